@@ -166,13 +166,13 @@ func NewConsumer(cc ConsumerConfig, h Handler, log *slog.Logger, reg prometheus.
 	}
 	creg := prometheus.WrapRegistererWith(prometheus.Labels{"consumer": cc.Name}, reg)
 	c.m = consumerMetrics{
-		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_records_consumed_total", Help: "Records handled (including poison records), by topic."}, []string{"topic"}),
-		poison:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_poison_records_total", Help: "Records the handler rejected as permanently bad and skipped, by topic."}, []string{"topic"}),
-		dead:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_dead_letter_records_total", Help: "Poison records written to the dead-letter topic, by source topic."}, []string{"topic"}),
-		retries:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_handler_retries_total", Help: "Transient handler failures retried with backoff, by topic."}, []string{"topic"}),
-		lag:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kafka_consumer_lag", Help: "Records between the partition's high watermark and the last processed offset."}, []string{"topic", "partition"}),
-		procTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "record_processing_seconds", Help: "Handler time per record.", Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10)}),
-		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "record_latency_seconds", Help: "Time from the record's Kafka timestamp to the commit of its outputs.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
+		consumed:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_records_consumed_total", Help: "Records handled (including poison records), by topic."}, []string{"topic"}),
+		poison:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_poison_records_total", Help: "Records the handler rejected as permanently bad and skipped, by topic."}, []string{"topic"}),
+		dead:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_dead_letter_records_total", Help: "Poison records written to the dead-letter topic, by source topic."}, []string{"topic"}),
+		retries:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kafka_handler_retries_total", Help: "Transient handler failures retried with backoff, by topic."}, []string{"topic"}),
+		lag:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kafka_consumer_lag", Help: "Records between the partition's high watermark and the last processed offset."}, []string{"topic", "partition"}),
+		procTime:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "record_processing_seconds", Help: "Handler time per record.", Buckets: prometheus.ExponentialBuckets(0.00001, 4, 10)}),
+		endToEnd:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "record_latency_seconds", Help: "Time from the record's Kafka timestamp to the commit of its outputs.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
 		commitErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_commit_errors_total", Help: "Offset commits that failed (records will be redelivered)."}),
 	}
 	if err := registerAll(creg, c.m.consumed, c.m.poison, c.m.dead, c.m.retries, c.m.lag, c.m.procTime, c.m.endToEnd, c.m.commitErr); err != nil {
