@@ -14,7 +14,8 @@ import (
 )
 
 // NewLogger returns the process logger: JSON (or text) on w at the
-// configured level, with the service name on every line.
+// configured level, with the service name on every line (omitted when
+// empty: standalone tags each line with the service that wrote it).
 func NewLogger(cfg config.Telemetry, w io.Writer, service string) *slog.Logger {
 	var lvl slog.Level
 	switch cfg.LogLevel {
@@ -33,6 +34,9 @@ func NewLogger(cfg config.Telemetry, w io.Writer, service string) *slog.Logger {
 		h = slog.NewTextHandler(w, opts)
 	} else {
 		h = slog.NewJSONHandler(w, opts)
+	}
+	if service == "" {
+		return slog.New(h)
 	}
 	return slog.New(h).With("service", service)
 }

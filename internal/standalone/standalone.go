@@ -1,0 +1,130 @@
+// Package standalone runs every Logster service in one process on embedded
+// parts: the kfake Kafka-protocol broker (persisted under the data
+// directory, listening on 127.0.0.1:9092 so real shippers can send to it),
+// in-process window and alert-correlation state, SQLite for alerts. The
+// services are the same code the separate `logster <service>` commands run;
+// only the wiring differs.
+package standalone
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/logster/logster/internal/bus"
+	"github.com/logster/logster/internal/component"
+	"github.com/logster/logster/internal/config"
+	"github.com/logster/logster/internal/telemetry"
+)
+
+// Options tune a System beyond the configuration.
+type Options struct {
+	Log *slog.Logger
+	// Registry receives every service's metrics; nil creates one.
+	Registry *prometheus.Registry
+}
+
+// System is the whole pipeline in one process.
+type System struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	health *telemetry.Health
+	broker *bus.Embedded
+	group  *component.Group
+	http   *telemetry.Server
+}
+
+// Prepare adjusts cfg for standalone mode: everything persisted under
+// dataDir, clients pointed at the embedded broker, single-replica state in
+// process, and API auth explicitly disabled (the API binds 127.0.0.1 by
+// default; put a proxy with auth in front before exposing it).
+func Prepare(cfg *config.Config, dataDir string) {
+	cfg.Standalone.DataDir = dataDir
+	cfg.Kafka.BootstrapServers = []string{cfg.Standalone.KafkaListen}
+	cfg.API.SQLitePath = filepath.Join(dataDir, "alerts.db")
+	cfg.Search.SQLitePath = filepath.Join(dataDir, "search.db")
+	cfg.API.Auth = "disabled"
+	cfg.Inference.Store = "memory"
+	cfg.Alerts.State = "memory"
+}
+
+// New builds the system from a configuration already passed through Prepare.
+func New(cfg *config.Config, opts Options) (*System, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = telemetry.NewRegistry()
+	}
+	if err := os.MkdirAll(cfg.Standalone.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", cfg.Standalone.DataDir, err)
+	}
+	s := &System{
+		cfg:    cfg,
+		log:    log,
+		reg:    reg,
+		health: telemetry.NewHealth(),
+		broker: bus.NewEmbedded(cfg.Standalone.KafkaListen, filepath.Join(cfg.Standalone.DataDir, "kafka"), log.With("component", "broker")),
+		group:  component.NewGroup(log),
+	}
+	return s, nil
+}
+
+// Start starts the broker, creates the topics, then the services in
+// pipeline order. It returns once everything is listening.
+func (s *System) Start(ctx context.Context) error {
+	if err := s.broker.Start(ctx); err != nil {
+		return err
+	}
+	// The broker may have picked a port (tests use :0); point clients at it.
+	s.cfg.Kafka.BootstrapServers = s.broker.Addrs()
+	if _, err := bus.InitTopics(ctx, s.cfg.Kafka); err != nil {
+		_ = s.broker.Shutdown(ctx)
+		return fmt.Errorf("create topics on the embedded broker: %w", err)
+	}
+	if err := s.build(); err != nil {
+		_ = s.broker.Shutdown(ctx)
+		return err
+	}
+	if err := s.group.Start(ctx); err != nil {
+		_ = s.broker.Shutdown(ctx)
+		return err
+	}
+	return nil
+}
+
+func (s *System) build() error {
+	svcLog := func(name string) *slog.Logger { return s.log.With("service", name) }
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", telemetry.MetricsHandler(s.reg))
+	mux.Handle("GET /healthz", s.health.Handler())
+	s.http = telemetry.NewServer(net.JoinHostPort(s.cfg.API.Host, strconv.Itoa(s.cfg.API.Port)), mux, svcLog("http"))
+	s.group.Add("http", s.http)
+	return nil
+}
+
+// BrokerAddrs returns the embedded broker's addresses.
+func (s *System) BrokerAddrs() []string { return s.broker.Addrs() }
+
+// HTTPAddr returns the address of the API/metrics listener.
+func (s *System) HTTPAddr() string { return s.http.Addr() }
+
+// Shutdown drains the services in reverse order, then closes the broker.
+func (s *System) Shutdown(ctx context.Context) error {
+	err := s.group.Shutdown(ctx)
+	if berr := s.broker.Shutdown(ctx); berr != nil {
+		err = fmt.Errorf("%w; broker: %v", err, berr)
+	}
+	return err
+}
