@@ -56,3 +56,12 @@ func Header(rec *kgo.Record, key string) string { return headerCarrier{rec}.Get(
 
 // SetHeader sets header key on rec, replacing an existing value.
 func SetHeader(rec *kgo.Record, key, value string) { headerCarrier{rec}.Set(key, value) }
+
+// HeaderOrigin marks records on logster-alerts that the API published
+// (triage changes: status, notes, assignee). The alerts service reads it to
+// learn that an analyst closed an alert; the API's own ingest recognises
+// its echo. Records without it are the alerts service's output.
+const (
+	HeaderOrigin = "logster-origin"
+	OriginAPI    = "api"
+)
