@@ -17,7 +17,6 @@ import (
 	"github.com/logster/logster/internal/store"
 )
 
-
 // IngestHandler applies records from logster-alerts to the store. It is a
 // bus.Handler: it returns an error for transient store failures (the record
 // is retried, its offset not committed) and a bus.Permanent error for a
