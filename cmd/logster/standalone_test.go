@@ -75,7 +75,13 @@ var readyLine = regexp.MustCompile(`Kafka \[([^\]]+)\], API http://(\S+)`)
 func startStandalone(t *testing.T, dataDir string, kafkaPort, apiPort int) *runningStandalone {
 	t.Helper()
 	cmd := exec.Command(logsterBinary(t), "standalone", "--data-dir", dataDir)
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd.Env = append(os.Environ(),
+		"LOGSTER_MODEL_PATH="+filepath.Join(root, "models", "windows", "model.safetensors"),
+		"LOGSTER_MODEL_LINUX_MODEL_PATH="+filepath.Join(root, "models", "linux", "model.safetensors"),
 		"LOGSTER_STANDALONE_KAFKA_LISTEN=127.0.0.1:"+strconv.Itoa(kafkaPort),
 		"LOGSTER_API_PORT="+strconv.Itoa(apiPort),
 		"LOGSTER_DASHBOARD_PORT="+strconv.Itoa(freePort(t)),
@@ -193,7 +199,8 @@ func TestStandaloneBinary(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") || !strings.Contains(string(body), "raw_events_total") ||
+		!strings.Contains(string(body), "inferences_run") || !strings.Contains(string(body), "alerts_created") {
 		t.Fatalf("/metrics: %d\n%.500s", resp.StatusCode, body)
 	}
 

@@ -13,6 +13,11 @@ type Alerts struct {
 	CorrelationWindow Duration `yaml:"correlation_window"`
 	// State is memory (standalone, single replica) or redis (replicas).
 	State string `yaml:"state"`
+	// StateTTL is how long dedup and correlation state outlives its last
+	// update (Redis key expiry; the memory store expires on the same rule).
+	// It must cover both windows, or an open alert could be forgotten while
+	// positives are still merging into it.
+	StateTTL Duration `yaml:"state_ttl"`
 }
 
 func defaultAlerts() Alerts {
@@ -21,6 +26,7 @@ func defaultAlerts() Alerts {
 		DedupWindow:       Duration(60 * 60e9),
 		CorrelationWindow: Duration(30 * 60e9),
 		State:             "memory",
+		StateTTL:          Duration(24 * 60 * 60e9),
 	}
 }
 
@@ -36,5 +42,9 @@ func (a *Alerts) validate(es *errs) {
 	}
 	if a.State != "memory" && a.State != "redis" {
 		es.add("alerts.state", "%q is not memory or redis", a.State)
+	}
+	if a.StateTTL < a.DedupWindow || a.StateTTL < a.CorrelationWindow || a.StateTTL <= 0 {
+		es.add("alerts.state_ttl", "must be positive and at least alerts.dedup_window (%s) and alerts.correlation_window (%s) (got %s)",
+			a.DedupWindow, a.CorrelationWindow, a.StateTTL)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -122,6 +123,28 @@ func newModel(cfg Config) *Model {
 
 // Config returns a copy of the model's configuration.
 func (m *Model) Config() Config { return m.cfg.clone() }
+
+// SetConfig replaces the model's metadata — threshold, version, dropout,
+// training provenance — with cfg's. Everything that shapes the computation
+// (architecture, node types, relations, feature schema and width, sizes)
+// must be unchanged: that is an error, not a silent re-interpretation of
+// the weights. Like SetParam it must not run concurrently with Forward.
+func (m *Model) SetConfig(cfg Config) error {
+	old := m.cfg.clone()
+	same := cfg.Architecture == old.Architecture && cfg.FeatureDim == old.FeatureDim &&
+		cfg.FeatureSchema == old.FeatureSchema && cfg.Hidden == old.Hidden && cfg.Heads == old.Heads &&
+		cfg.Layers == old.Layers && cfg.Classes == old.Classes &&
+		slices.Equal(cfg.NodeTypes, old.NodeTypes) && slices.Equal(cfg.Relations, old.Relations)
+	if !same {
+		return fmt.Errorf("gnn: set config: architecture fields differ from the model's (%s)", old.Architecture)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("gnn: set config: %w", err)
+	}
+	cfg.WeightsSHA256 = old.WeightsSHA256
+	m.cfg = cfg.clone()
+	return nil
+}
 
 // NumParams is the number of scalar parameters.
 func (m *Model) NumParams() int { return m.paramCount }

@@ -18,9 +18,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/logster/logster/internal/alerting"
+	"github.com/logster/logster/internal/api"
 	"github.com/logster/logster/internal/bus"
 	"github.com/logster/logster/internal/component"
 	"github.com/logster/logster/internal/config"
+	"github.com/logster/logster/internal/inference"
+	"github.com/logster/logster/internal/normalize"
 	"github.com/logster/logster/internal/telemetry"
 )
 
@@ -92,7 +96,7 @@ func (s *System) Start(ctx context.Context) error {
 		_ = s.broker.Shutdown(ctx)
 		return fmt.Errorf("create topics on the embedded broker: %w", err)
 	}
-	if err := s.build(); err != nil {
+	if err := s.build(ctx); err != nil {
 		_ = s.broker.Shutdown(ctx)
 		return err
 	}
@@ -103,12 +107,47 @@ func (s *System) Start(ctx context.Context) error {
 	return nil
 }
 
-func (s *System) build() error {
+func (s *System) build(ctx context.Context) error {
 	svcLog := func(name string) *slog.Logger { return s.log.With("service", name) }
+
+	norm, err := normalize.NewService(s.cfg, svcLog("normalizer"), telemetry.ServiceRegisterer(s.reg, "normalizer"))
+	if err != nil {
+		return fmt.Errorf("normalizer: %w", err)
+	}
+	s.group.Add("normalizer", norm)
+
+	inf, err := inference.NewService(s.cfg, svcLog("inference"), telemetry.ServiceRegisterer(s.reg, "inference"))
+	if err != nil {
+		return fmt.Errorf("inference: %w", err)
+	}
+	s.group.Add("inference", inf)
+	s.health.Add("window_store", inf.Healthy)
+
+	alerts, err := alerting.New(s.cfg, alerting.Deps{Log: svcLog("alerts"), Registerer: telemetry.ServiceRegisterer(s.reg, "alerts")})
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	s.group.Add("alerts", alerts)
+	s.health.Add("alert_state", alerts.Check)
+
+	// The API shares the :8080 listener with every service's /metrics and
+	// the system-wide /healthz.
+	apiSvc, err := api.NewService(ctx, s.cfg, api.ServiceOptions{
+		Log:        svcLog("api"),
+		Registerer: telemetry.ServiceRegisterer(s.reg, "api"),
+		Gatherer:   s.reg,
+		NoListener: true,
+	})
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	s.group.Add("api", apiSvc)
+	s.health.Add("alert_store", apiSvc.Store.Ping)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", telemetry.MetricsHandler(s.reg))
 	mux.Handle("GET /healthz", s.health.Handler())
+	mux.Handle("/", apiSvc.Handler)
 	s.http = telemetry.NewServer(net.JoinHostPort(s.cfg.API.Host, strconv.Itoa(s.cfg.API.Port)), mux, svcLog("http"))
 	s.group.Add("http", s.http)
 	return nil

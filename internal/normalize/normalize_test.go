@@ -1,0 +1,367 @@
+package normalize
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/logster/logster/internal/bus"
+	"github.com/logster/logster/internal/config"
+	"github.com/logster/logster/internal/schema"
+)
+
+type outcome struct {
+	events []*schema.NormalizedEvent
+	errs   []*ParseError
+}
+
+func normalizeOne(t testing.TB, n *Normalizer, in Input) outcome {
+	t.Helper()
+	var o outcome
+	n.Normalize(in, func(ev *schema.NormalizedEvent, e *ParseError) {
+		if ev != nil {
+			o.events = append(o.events, ev)
+		} else {
+			o.errs = append(o.errs, e)
+		}
+	})
+	return o
+}
+
+func newTestNormalizer(t testing.TB) *Normalizer {
+	t.Helper()
+	n, err := New(config.Default().Normalizer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+const wlbProcess = `{"@timestamp":"2020-10-27T20:00:14.3242341Z","host":{"name":"vagrant"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","computer_name":"WS1.corp.example","event_data":{"Image":"C:\\x.exe","ProcessGuid":"{9F32B55F-7C4E-5F98-5803-000000000500}","ProcessId":"3616","UtcTime":"2020-10-27 20:00:14.320"},"event_id":"1","record_id":20}}`
+
+// Hostile input never panics, never yields an invalid event, and is
+// classified by reason.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	deep := strings.Repeat(`{"a":`, 400) + `1` + strings.Repeat(`}`, 400)
+	huge := `{"winlog":{"channel":"Security","event_id":4688,"record_id":1,"computer_name":"h","event_data":{"CommandLine":"` + strings.Repeat("A", 2<<20) + `"}},"@timestamp":"2020-01-01T00:00:00Z"}`
+	cases := []struct {
+		name   string
+		in     string
+		reason Reason // "" = must produce an event
+	}{
+		{"empty", "", ReasonMissingField},
+		{"whitespace", " \n\t", ReasonMissingField},
+		{"truncated json", wlbProcess[:len(wlbProcess)/2], ReasonInvalidJSON},
+		{"json array", `[1,2,3]`, ReasonUnknownFormat},
+		{"json string", `"hello"`, ReasonUnknownFormat},
+		{"not json", `hello world`, ReasonUnknownFormat},
+		{"unknown shape", `{"foo":"bar"}`, ReasonUnknownFormat},
+		{"deeply nested", deep, ReasonInvalidJSON},
+		{"oversized", huge, ReasonOversized},
+		{"huge string under the limit", strings.Replace(wlbProcess, `C:\\x.exe`, strings.Repeat("B", 900<<10), 1), ""},
+		{"event id as string", strings.Replace(wlbProcess, `"event_id":"1"`, `"event_id":"one"`, 1), ReasonMissingField},
+		{"event id as object", strings.Replace(wlbProcess, `"event_id":"1"`, `"event_id":{"x":1}`, 1), ReasonMissingField},
+		{"event id huge", strings.Replace(wlbProcess, `"event_id":"1"`, `"event_id":99999999999999999999`, 1), ReasonMissingField},
+		{"channel as number", strings.Replace(wlbProcess, `"channel":"Microsoft-Windows-Sysmon/Operational"`, `"channel":7`, 1), ReasonMissingField},
+		{"event data as array", strings.Replace(wlbProcess, `"event_data":{`, `"event_data":[`, 1), ReasonInvalidJSON},
+		{"event data array ok", strings.Replace(strings.Replace(wlbProcess, `"event_data":{"Image":"C:\\x.exe","ProcessGuid":"{9F32B55F-7C4E-5F98-5803-000000000500}","ProcessId":"3616","UtcTime":"2020-10-27 20:00:14.320"}`, `"event_data":["x"]`, 1), "x", "x", 1), ""},
+		{"pid as number", strings.Replace(wlbProcess, `"ProcessId":"3616"`, `"ProcessId":3616`, 1), ""},
+		{"pid as array", strings.Replace(wlbProcess, `"ProcessId":"3616"`, `"ProcessId":[1]`, 1), ""},
+		{"record id as string", strings.Replace(wlbProcess, `"record_id":20`, `"record_id":"20"`, 1), ""},
+		{"invalid utf8 in value", strings.Replace(wlbProcess, `C:\\x.exe`, "C:\\\\\xff\xfe.exe", 1), ""},
+		{"control chars", strings.Replace(wlbProcess, `C:\\x.exe`, `C:\u0000\u001f\u2028.exe`, 1), ""},
+		{"bad escape", strings.Replace(wlbProcess, `C:\\x.exe`, `C:\q.exe`, 1), ""},
+		{"no host", strings.Replace(strings.Replace(wlbProcess, `"computer_name":"WS1.corp.example",`, ``, 1), `"host":{"name":"vagrant"},`, ``, 1), ReasonMissingField},
+		{"host with quote", strings.Replace(wlbProcess, `WS1.corp.example`, `ws\"1`, 1), ReasonMissingField},
+		{"no time", strings.Replace(strings.Replace(wlbProcess, `"@timestamp":"2020-10-27T20:00:14.3242341Z",`, ``, 1), `"UtcTime":"2020-10-27 20:00:14.320"`, `"UtcTime":"x"`, 1), ReasonBadTimestamp},
+		{"time in 1900", strings.Replace(strings.Replace(wlbProcess, `2020-10-27T20:00:14.3242341Z`, `1900-01-01T00:00:00Z`, 1), `"UtcTime":"2020-10-27 20:00:14.320"`, `"UtcTime":"1900-01-01 00:00:00"`, 1), ReasonBadTimestamp},
+		{"tenant with colon", strings.Replace(wlbProcess, `"@timestamp"`, `"tenant_id":"a:b","@timestamp"`, 1), ReasonInvalidField},
+		{"tenant as number", strings.Replace(wlbProcess, `"@timestamp"`, `"tenant_id":5,"@timestamp"`, 1), ""},
+		{"unknown event", strings.Replace(wlbProcess, `"event_id":"1"`, `"event_id":"255"`, 1), ReasonUnknownType},
+		{"audit line garbage", "type=SYSCALL msg=audit(abc", ReasonInvalidField},
+		{"audit no serial", "type=SYSCALL msg=audit(1.2): x=y", ReasonInvalidField},
+		{"audit huge argc", "node=h type=EXECVE msg=audit(1604994496.155:1): argc=999999999 a0=\"x\"\nnode=h type=SYSCALL msg=audit(1604994496.155:1): arch=c000003e syscall=59 success=yes pid=1", ""},
+		{"audit bad hex", "node=h type=SYSCALL msg=audit(1604994496.155:2): arch=c000003e syscall=59 exe=ZZZ pid=1", ""},
+		{"audit bad time", "node=h type=SYSCALL msg=audit(99999999999999999999.1:3): syscall=59", ReasonBadTimestamp},
+		{"audit aux only", "node=h type=CWD msg=audit(1604994496.155:4): cwd=\"/\"", ReasonMissingField},
+		{"xml garbage", "<Event><System><EventID>1", ReasonInvalidField},
+		{"xml no system", "<Event></Event>", ReasonMissingField},
+		{"tetragon no process", `{"process_exec":{},"node_name":"n","time":"2022-05-11T12:54:45.615Z"}`, ReasonMissingField},
+		{"tetragon args object", `{"process_kprobe":{"process":{"pid":1,"binary":"/x"},"function_name":"tcp_connect","args":{"a":1}},"node_name":"n","time":"2022-05-11T12:54:45.615Z"}`, ReasonInvalidField},
+		{"ebpf pid string", `{"schema":"logster.ebpf/v1","kind":"exec","time":"2024-05-01T12:00:00Z","host":"h","process":{"pid":"12"}}`, ""},
+		{"ebpf pid negative", `{"schema":"logster.ebpf/v1","kind":"exec","time":"2024-05-01T12:00:00Z","host":"h","process":{"pid":-3}}`, ReasonInvalidField},
+		{"ebpf time nan", `{"schema":"logster.ebpf/v1","kind":"exec","time":"NaN","host":"h","process":{"pid":3}}`, ReasonBadTimestamp},
+		{"nxlog numbers as strings", `{"EventID":"4624","Channel":"security","Hostname":"DC1.x","EventTime":"2020-09-04 03:08:02","@timestamp":"2020-09-04T07:08:06.075Z","RecordNumber":"12","LogonType":3,"IpPort":"x","TargetUserName":["a"]}`, ""},
+	}
+	n := newTestNormalizer(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := normalizeOne(t, n, Input{Value: []byte(tc.in)})
+			for _, ev := range o.events {
+				b := AppendEvent(nil, ev)
+				if !json.Valid(b) {
+					t.Fatalf("invalid JSON emitted: %q", b)
+				}
+				if _, err := schema.DecodeEvent(b); err != nil {
+					t.Fatalf("emitted event does not validate: %v", err)
+				}
+			}
+			if tc.reason == "" {
+				if len(o.events) == 0 {
+					t.Fatalf("want an event, got errors %v", o.errs)
+				}
+				return
+			}
+			if len(o.events) != 0 {
+				t.Fatalf("want %s, got an event", tc.reason)
+			}
+			if len(o.errs) == 0 || o.errs[0].Reason != tc.reason {
+				t.Fatalf("want reason %s, got %v", tc.reason, o.errs)
+			}
+		})
+	}
+}
+
+func TestHostnameCanonicalization(t *testing.T) {
+	t.Parallel()
+	for _, h := range []string{"WORKSTATION5", "WORKSTATION5.theshire.local", "workstation5.mordor.local", " workstation5. "} {
+		ep, _, ok := canonicalHost(h)
+		if !ok || ep != "workstation5" {
+			t.Errorf("canonicalHost(%q) = %q, %v; want workstation5", h, ep, ok)
+		}
+	}
+	if ep, fq, _ := canonicalHost("WORKSTATION5.theshire.local"); ep != "workstation5" || fq != "WORKSTATION5.theshire.local" {
+		t.Errorf("fqdn = %q", fq)
+	}
+	if ep, _, _ := canonicalHost("10.0.0.5"); ep != "10.0.0.5" {
+		t.Errorf("IP host = %q", ep)
+	}
+}
+
+// The same record read from different shippers gets the same event id.
+func TestEventIDStableAcrossShippers(t *testing.T) {
+	t.Parallel()
+	n := newTestNormalizer(t)
+	wlb := `{"@timestamp":"2020-09-04T07:08:02Z","winlog":{"channel":"Security","computer_name":"WORKSTATION5.theshire.local","event_id":4634,"record_id":777,"event_data":{"TargetUserName":"bob"}}}`
+	nx := `{"EventID":4634,"Channel":"security","Hostname":"workstation5","EventTime":"2020-09-04 03:08:02","@timestamp":"2020-09-04T07:08:05.075Z","RecordNumber":777,"TargetUserName":"bob"}`
+	a := normalizeOne(t, n, Input{Value: []byte(wlb)})
+	b := normalizeOne(t, n, Input{Value: []byte(nx)})
+	if len(a.events) != 1 || len(b.events) != 1 {
+		t.Fatalf("events: %v %v", a.errs, b.errs)
+	}
+	if a.events[0].EventID != b.events[0].EventID {
+		t.Fatalf("event ids differ: %s vs %s", a.events[0].EventID, b.events[0].EventID)
+	}
+	if a.events[0].Timestamp != b.events[0].Timestamp {
+		t.Fatalf("NXLog local time not corrected: %v vs %v", a.events[0].Timestamp, b.events[0].Timestamp)
+	}
+}
+
+// Security 4688's derived GUIDs link a process to its parent and its exit.
+func TestDerivedProcessGUIDs(t *testing.T) {
+	t.Parallel()
+	n := newTestNormalizer(t)
+	mk := func(id int, data string) string {
+		return `{"@timestamp":"2020-09-04T07:08:02Z","winlog":{"channel":"Security","computer_name":"ws","event_id":` +
+			itoa(id) + `,"record_id":` + itoa(id) + `,"event_data":{` + data + `}}}`
+	}
+	parent := normalizeOne(t, n, Input{Value: []byte(mk(4688, `"NewProcessId":"0x10","NewProcessName":"C:\\a.exe","SubjectLogonId":"0x3e7","TargetLogonId":"0x0","ProcessId":"0x4","ParentProcessName":"C:\\s.exe"`))})
+	child := normalizeOne(t, n, Input{Value: []byte(mk(4688, `"NewProcessId":"0x20","NewProcessName":"C:\\b.exe","SubjectLogonId":"0x3e7","TargetLogonId":"0x0","ProcessId":"0x10","ParentProcessName":"C:\\A.EXE"`))})
+	exit := normalizeOne(t, n, Input{Value: []byte(mk(4689, `"ProcessId":"0x10","ProcessName":"C:\\a.exe","SubjectLogonId":"0x3e7","Status":"0x0"`))})
+	if len(parent.events)+len(child.events)+len(exit.events) != 3 {
+		t.Fatalf("missing events: %v %v %v", parent.errs, child.errs, exit.errs)
+	}
+	g := parent.events[0].Data.Process.GUID
+	if g == "" || child.events[0].Data.Parent.GUID != g || exit.events[0].Data.Process.GUID != g {
+		t.Fatalf("GUIDs do not link: %s / %s / %s", g, child.events[0].Data.Parent.GUID, exit.events[0].Data.Process.GUID)
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestTenantResolution(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default().Normalizer
+	cfg.TenantByHost = map[string]string{"ws1": "hosttenant"}
+	cfg.TenantByTopic = map[string]string{bus.TopicSysmon: "topictenant"}
+	n, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(host, extra string) []byte {
+		return []byte(`{` + extra + `"@timestamp":"2020-09-04T07:08:02Z","winlog":{"channel":"Security","computer_name":"` + host + `","event_id":4634,"record_id":1}}`)
+	}
+	for _, tc := range []struct {
+		host, extra, topic, want string
+	}{
+		{"WS1.corp", "", bus.TopicSysmon, "hosttenant"},
+		{"ws2", "", bus.TopicSysmon, "topictenant"},
+		{"ws2", "", "", "default"},
+		{"ws1", `"tenant_id":"own",`, bus.TopicSysmon, "own"},
+		{"ws1", `"fields":{"tenant_id":"beats"},`, "", "beats"},
+	} {
+		o := normalizeOne(t, n, Input{Value: rec(tc.host, tc.extra), Topic: tc.topic})
+		if len(o.events) != 1 || o.events[0].TenantID != tc.want {
+			t.Errorf("%+v: got %v %v", tc, o.events, o.errs)
+		}
+	}
+}
+
+func TestMetricsCountBySourceAndReason(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	n, err := New(config.Default().Normalizer, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	normalizeOne(t, n, Input{Value: []byte(wlbProcess)})
+	normalizeOne(t, n, Input{Value: []byte(`{"broken`)})
+	normalizeOne(t, n, Input{Value: []byte(strings.Replace(wlbProcess, `"event_id":"1"`, `"event_id":"255"`, 1))})
+	if v := testutil.ToFloat64(n.m.rawVec.WithLabelValues("winlogbeat")); v != 2 {
+		t.Errorf("raw_events_total{winlogbeat} = %v", v)
+	}
+	if v := testutil.ToFloat64(n.m.normVec.WithLabelValues("winlogbeat")); v != 1 {
+		t.Errorf("normalized_events_total{winlogbeat} = %v", v)
+	}
+	if v := testutil.ToFloat64(n.m.errVec.WithLabelValues("unknown", "invalid_json")); v != 1 {
+		t.Errorf("parse_errors{unknown,invalid_json} = %v", v)
+	}
+	if v := testutil.ToFloat64(n.m.errVec.WithLabelValues("winlogbeat", "unknown_type")); v != 1 {
+		t.Errorf("parse_errors{winlogbeat,unknown_type} = %v", v)
+	}
+	// A second normalizer on the same registry is a configuration error.
+	if _, err := New(config.Default().Normalizer, reg); err == nil {
+		t.Error("second registration succeeded")
+	}
+}
+
+// AppendEvent writes exactly what encoding/json writes.
+func TestAppendEventMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	tr, ex := true, int64(-3)
+	evs := []*schema.NormalizedEvent{
+		{SchemaVersion: 1, EventID: "id", TenantID: "t", EndpointID: "e", Hostname: "h", Platform: schema.PlatformLinux,
+			Source: "s", EventType: schema.EventSyscall, Timestamp: 1652292621.986},
+		{SchemaVersion: 1, EventID: "<&>\u2028\u2029\x00\x1f\"\\\xff", Timestamp: 1e-7, RawEvent: json.RawMessage(`{"a":"\u003c"}`),
+			Data: schema.EventData{Channel: "c", NativeID: 4624, RecordID: math.MaxUint64, Outcome: "x",
+				Process: &schema.Process{GUID: "g", PID: -1, ExitCode: &ex, StartTime: 1.5e21},
+				Parent:  &schema.Process{}, Target: &schema.Process{GrantedAccess: "0x1010"},
+				File: &schema.File{Path: "p", Signed: &tr}, Network: &schema.Network{SrcPort: 1, DstIP: "::1"},
+				DNS: &schema.DNS{Query: "q"}, Registry: &schema.Registry{Key: "k"}, User: &schema.User{Name: "n"},
+				Logon:   &schema.Logon{Type: 3, ElevatedToken: true, RestrictedAdmin: true, SourcePort: 5},
+				Script:  &schema.Script{Text: "t\t\n\r\b\f", MessageNumber: 1, MessageTotal: 2},
+				Syscall: &schema.Syscall{Name: "x", Args: []string{"a", "b"}, Success: &tr, Exit: &ex},
+				Service: &schema.Service{Name: "s"}, Task: &schema.Task{Name: "t"}, Share: &schema.Share{Name: "s"},
+				WMI: &schema.WMI{ClientPID: 7}, Group: &schema.Group{Member: "m"}}},
+	}
+	for i, ev := range evs {
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendEvent(nil, ev); !bytes.Equal(got, want) {
+			t.Errorf("event %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func TestAuditAssemblerAcrossRecords(t *testing.T) {
+	t.Parallel()
+	n := newTestNormalizer(t)
+	asm := NewAuditAssembler(time.Hour, 10)
+	lines := []string{
+		`node=web1 type=SYSCALL msg=audit(1604994496.155:92733): arch=c000003e syscall=59 success=yes exit=0 ppid=29002 pid=1631 auid=1000 uid=1000 ses=104 comm="arp" exe="/usr/sbin/arp" key=(null)`,
+		`node=web1 type=EXECVE msg=audit(1604994496.155:92733): argc=2 a0="arp" a1="-a"`,
+		`node=web1 type=USER_LOGIN msg=audit(1604994497.000:92740): pid=1 uid=0 auid=1000 ses=5 msg='op=login acct="bob" exe="/usr/sbin/sshd" hostname=? addr=10.1.1.1 terminal=ssh res=success'`,
+		`node=web1 type=CWD msg=audit(1604994496.155:92733): cwd="/home/wardog"`,
+		`node=web1 type=PROCTITLE msg=audit(1604994496.155:92733): proctitle=617270002D61`,
+	}
+	var got []*schema.NormalizedEvent
+	for _, l := range lines {
+		o := normalizeOne(t, n, Input{Value: []byte(l), Topic: bus.TopicAuditd, Audit: asm})
+		got = append(got, o.events...)
+	}
+	if len(got) != 1 || got[0].EventType != schema.EventLogon {
+		t.Fatalf("before EOE want only the single-record logon, got %d", len(got))
+	}
+	o := normalizeOne(t, n, Input{Value: []byte(`node=web1 type=EOE msg=audit(1604994496.155:92733):`), Topic: bus.TopicAuditd, Audit: asm})
+	if len(o.events) != 1 {
+		t.Fatalf("EOE did not complete the event: %v", o.errs)
+	}
+	p := o.events[0].Data.Process
+	if o.events[0].EventType != schema.EventProcessCreate || p.CommandLine != "arp -a" || p.CurrentDirectory != "/home/wardog" {
+		t.Fatalf("assembled event wrong: %+v", p)
+	}
+	// Without EOE the window releases it; maxPending bounds memory.
+	asm2 := NewAuditAssembler(time.Millisecond, 2)
+	for i := 0; i < 5; i++ {
+		line := strings.Replace(lines[0], "92733", itoa(100+i), 1)
+		normalizeOne(t, n, Input{Value: []byte(line), Topic: bus.TopicAuditd, Audit: asm2})
+	}
+	if asm2.Len() > 2 {
+		t.Fatalf("assembler holds %d > maxPending", asm2.Len())
+	}
+	var flushed int
+	n.FlushAudit(asm2, time.Now().Add(time.Second), false, func(ev *schema.NormalizedEvent, _ *ParseError) {
+		if ev != nil {
+			flushed++
+		}
+	})
+	if flushed != 2 || asm2.Len() != 0 {
+		t.Fatalf("flushed %d, left %d", flushed, asm2.Len())
+	}
+}
+
+func TestRoute(t *testing.T) {
+	t.Parallel()
+	n := newTestNormalizer(t)
+	for _, tc := range []struct{ in, topic string }{
+		{wlbProcess, bus.TopicSysmon},
+		{`type=SYSCALL msg=audit(1.1:1): x=1`, bus.TopicAuditd},
+		{`{"process_exec":{"process":{}},"node_name":"n"}`, bus.TopicEBPFProcess},
+		{`{"process_kprobe":{"function_name":"tcp_connect"},"node_name":"n"}`, bus.TopicEBPFNetwork},
+		{`{"process_kprobe":{"function_name":"security_file_permission"},"node_name":"n"}`, bus.TopicEBPFFile},
+		{`{"schema":"logster.ebpf/v1","kind":"connect","host":"h"}`, bus.TopicEBPFNetwork},
+		{`{"schema":"logster.ebpf/v1","kind":"file","host":"h"}`, bus.TopicEBPFFile},
+	} {
+		if got, _, ok := n.Route([]byte(tc.in), false); !ok || got != tc.topic {
+			t.Errorf("Route(%.40s) = %q, want %q", tc.in, got, tc.topic)
+		}
+	}
+	// The duplicated topic names match the catalogue.
+	for _, tp := range []string{topicSysmon, topicAuditd, topicEBPFProcess, topicEBPFFile, topicEBPFNetwork} {
+		if _, ok := bus.Spec(tp); !ok {
+			t.Errorf("topic %s not in bus catalogue", tp)
+		}
+	}
+}
+
+func TestParseTimestamp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"2020-10-27T20:00:14.3242341Z", 1603828814.3242341, true},
+		{"2020-10-23 06:05:05.649", 1603433105.649, true},
+		{"2020-10-23T06:05:05+02:00", 1603425905, true},
+		{"2020-10-23T06:05:05", 1603433105, true},
+		{"2020-13-23T06:05:05Z", 0, false},
+		{"2020-10-23T06:05:05Zjunk", 0, false},
+		{"", 0, false},
+	} {
+		got, _, ok := parseTimestamp(tc.in)
+		if ok != tc.ok || ok && math.Abs(got-tc.want) > 1e-6 {
+			t.Errorf("parseTimestamp(%q) = %v, %v", tc.in, got, ok)
+		}
+	}
+}
