@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/time/rate"
 
 	"github.com/logster/logster/internal/bus"
 	"github.com/logster/logster/internal/config"
@@ -27,9 +24,6 @@ func init() {
 		run:     runReplay,
 	})
 }
-
-// replayBatch is how many records are produced before waiting for acks.
-const replayBatch = 500
 
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("replay", stderr)
@@ -66,89 +60,40 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		defer prod.Shutdown(context.Background())
 	}
-	var lim *rate.Limiter
-	if *rps > 0 {
-		lim = rate.NewLimiter(rate.Limit(*rps), max(1, min(int(*rps), replayBatch)))
-	}
 	pb := newProgress(stderr)
-	counts := map[string]int{}
-	skipped, failed := 0, 0
-	var batch []*kgo.Record
-	send := func() error {
-		if len(batch) == 0 || prod == nil {
-			batch = batch[:0]
-			return nil
-		}
-		err := prod.Produce(ctx, batch...)
-		batch = batch[:0]
-		return err
-	}
-	for i, path := range fs.Args() {
-		pb.file(i+1, fs.NArg(), filepath.Base(path))
-		r, err := ingest.Open(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "\nlogster: %v\n", err)
-			failed++
-			continue
-		}
-		for {
-			rec, err := r.Next()
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					fmt.Fprintf(stderr, "\nlogster: %s: %v\n", path, err)
-				}
-				break
-			}
-			topic, key, ok := n.Route(rec.Data, rec.EVTX)
-			if !ok {
-				skipped++
-				continue
-			}
-			if lim != nil {
-				if err := lim.Wait(ctx); err != nil {
-					break
-				}
-			}
-			counts[topic]++
-			batch = append(batch, bus.NewRecord(topic, key, append([]byte(nil), rec.Data...)))
-			if len(batch) >= replayBatch {
-				if err := send(); err != nil {
-					r.Close()
-					pb.done()
-					return die(stderr, "send to %s: %v", *broker, err)
-				}
-			}
-			pb.add(1)
-		}
-		for _, w := range r.Warnings() {
-			pb.note(fmt.Sprintf("%s: %s", path, w))
-		}
-		r.Close()
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if err := send(); err != nil {
-		pb.done()
+	st, err := ingest.Replay(ctx, fs.Args(), n, replayProducer(prod), ingest.ReplayOptions{
+		Rate:        *rps,
+		OnFile:      func(i, total int, name string) { pb.file(i, total, filepath.Base(name)) },
+		OnRecords:   pb.add,
+		OnWarning:   func(file, msg string) { pb.note(fmt.Sprintf("%s: %s", file, msg)) },
+		OnFileError: func(file string, err error) { pb.note(fmt.Sprintf("logster: %s: %v", file, err)) },
+	})
+	pb.done()
+	if err != nil && ctx.Err() == nil {
 		return die(stderr, "send to %s: %v", *broker, err)
 	}
-	pb.done()
-	total := 0
 	for _, t := range bus.RawTopics {
-		if counts[t] > 0 {
-			fmt.Fprintf(stderr, "  %-26s %d\n", t, counts[t])
-			total += counts[t]
+		if st.ByTopic[t] > 0 {
+			fmt.Fprintf(stderr, "  %-26s %d\n", t, st.ByTopic[t])
 		}
 	}
 	verb := "sent"
 	if *dry {
 		verb = "routed (dry run)"
 	}
-	fmt.Fprintf(stderr, "%d records %s, %d skipped (unrecognised format)\n", total, verb, skipped)
-	if failed > 0 || ctx.Err() != nil {
+	fmt.Fprintf(stderr, "%d records %s, %d skipped (unrecognised format)\n", st.Total(), verb, st.Skipped)
+	if st.Failed > 0 || ctx.Err() != nil {
 		return 1
 	}
 	return 0
+}
+
+// replayProducer avoids handing ingest.Replay a typed nil (dry run).
+func replayProducer(p *bus.Producer) ingest.Producer {
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 func splitList(s string) []string {
@@ -176,11 +121,13 @@ type progress struct {
 }
 
 func newProgress(w io.Writer) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = isatty.IsTerminal(f.Fd())
-	}
-	return &progress{w: w, tty: tty, start: time.Now()}
+	return &progress{w: w, tty: isTerminal(w), start: time.Now()}
+}
+
+// isTerminal reports whether w is a terminal (progress drawn in place).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func (p *progress) file(i, n int, name string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -89,4 +90,45 @@ func InitTopics(ctx context.Context, k config.Kafka) ([]TopicAction, error) {
 	}
 	sort.Slice(actions, func(i, j int) bool { return actions[i].Topic < actions[j].Topic })
 	return actions, errors.Join(errs...)
+}
+
+// GroupLags returns the total lag of every consumer group whose id starts
+// with prefix (e.g. "logster-": all of Logster's services): records on their
+// topics that the group has not committed yet.
+func GroupLags(ctx context.Context, k config.Kafka, prefix string) (map[string]int64, error) {
+	opts, err := ClientOpts(k, "lag")
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("create admin client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	listed, err := adm.ListGroups(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list consumer groups: %w", err)
+	}
+	var groups []string
+	for _, g := range listed.Groups() {
+		if strings.HasPrefix(g, prefix) {
+			groups = append(groups, g)
+		}
+	}
+	out := map[string]int64{}
+	if len(groups) == 0 {
+		return out, nil
+	}
+	lags, err := adm.Lag(ctx, groups...)
+	if err != nil {
+		return nil, fmt.Errorf("compute group lag: %w", err)
+	}
+	for g, l := range lags {
+		if err := l.Error(); err != nil {
+			return nil, fmt.Errorf("lag of group %s: %w", g, err)
+		}
+		out[g] = l.Lag.Total()
+	}
+	return out, nil
 }

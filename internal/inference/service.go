@@ -111,15 +111,19 @@ type Service struct {
 	limiter *telemetry.LogLimiter
 
 	// mu guards the endpoint table, the run queue and partition progress.
-	mu        sync.Mutex
-	changed   *sync.Cond // queue, running or backlog changed
-	eps       map[window.Key]*endpoint
-	queue     []*endpoint
-	parts     map[int32]*partition
-	toLoad    map[int32]bool // assigned partitions whose endpoints are not loaded yet
-	stalls    int            // handlers blocked by back-pressure or failing
-	stallEnd  time.Time      // when the last stall ended
-	stopping  bool
+	mu       sync.Mutex
+	changed  *sync.Cond // queue, running or backlog changed
+	eps      map[window.Key]*endpoint
+	queue    []*endpoint
+	parts    map[int32]*partition
+	toLoad   map[int32]bool // assigned partitions whose endpoints are not loaded yet
+	stalls   int            // handlers blocked by back-pressure or failing
+	stallEnd time.Time      // when the last stall ended
+	stopping bool
+	// finishing: the input is finite and complete (FinishInput); quiet
+	// endpoints' remaining windows are scored without waiting for event
+	// time to pass their ends.
+	finishing bool
 	lifecycle sync.Mutex
 	started   bool
 	stopped   bool
@@ -589,8 +593,33 @@ func (s *Service) effectiveWatermark(ep *endpoint, now time.Time) float64 {
 	idle := s.frontier(s.parts[ep.partition], now).Sub(ep.meta.LastLog)
 	if idle >= s.cfg.Inference.IdleTimeout.D() {
 		wm = max(wm, ep.meta.MaxTS+idle.Seconds())
+		if s.finishing {
+			// Past every window that holds one of its events.
+			wm = max(wm, ep.meta.MaxTS+(s.spec.Window+s.spec.Late+s.spec.Stride).Seconds())
+		}
 	}
 	return wm
+}
+
+// FinishInput declares the input finite and complete — a replayed
+// recording (`logster demo`), not live traffic: once an endpoint has been
+// quiet for inference.idle_timeout, all its remaining windows are scored
+// immediately instead of as event time would pass their ends (which, for an
+// endpoint that never sends again, takes up to window + late_tolerance of
+// wall-clock time).
+func (s *Service) FinishInput() {
+	s.mu.Lock()
+	s.finishing = true
+	s.mu.Unlock()
+	s.poke()
+}
+
+// ActiveEndpoints is the number of endpoints with live windows (the
+// active_endpoints gauge): 0 once every window has been scored.
+func (s *Service) ActiveEndpoints() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.eps)
 }
 
 // schedule queues the endpoint if one of its windows is due.

@@ -579,3 +579,25 @@ func firstDiff(a, b []string) string {
 	}
 	return "(none)"
 }
+
+// With the input declared finite, a quiet endpoint's windows — including
+// those ending well after its last event — are all scored after the idle
+// timeout, not as the wall clock catches up with their ends.
+func TestFinishInputScoresQuietEndpointsAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, testConfig())
+	h.feed(0, h.clock.Now(), ev("ws1", "a", T0+50), ev("ws1", "b", T0+51))
+	h.s.FinishInput()
+	h.clock.Advance(31 * time.Second) // idle timeout, far less than window + late
+	rs := h.waitResults(3)            // the three windows holding pane T0
+	ends := map[float64]bool{}
+	for _, r := range rs {
+		ends[r.WindowEnd] = true
+	}
+	for _, want := range []float64{T0 + 60, T0 + 120, T0 + 180} {
+		if !ends[want] {
+			t.Fatalf("window ending %v not scored: %s", want, summary(rs))
+		}
+	}
+	waitUntil(t, "endpoint retired", func() bool { return h.s.ActiveEndpoints() == 0 })
+}

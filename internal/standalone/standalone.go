@@ -25,6 +25,7 @@ import (
 	"github.com/logster/logster/internal/config"
 	"github.com/logster/logster/internal/inference"
 	"github.com/logster/logster/internal/normalize"
+	"github.com/logster/logster/internal/store"
 	"github.com/logster/logster/internal/telemetry"
 )
 
@@ -44,6 +45,8 @@ type System struct {
 	broker *bus.Embedded
 	group  *component.Group
 	http   *telemetry.Server
+	inf    *inference.Service
+	api    *api.Service
 }
 
 // Prepare adjusts cfg for standalone mode: everything persisted under
@@ -121,6 +124,7 @@ func (s *System) build(ctx context.Context) error {
 		return fmt.Errorf("inference: %w", err)
 	}
 	s.group.Add("inference", inf)
+	s.inf = inf
 	s.health.Add("window_store", inf.Healthy)
 
 	alerts, err := alerting.New(s.cfg, alerting.Deps{Log: svcLog("alerts"), Registerer: telemetry.ServiceRegisterer(s.reg, "alerts")})
@@ -142,6 +146,7 @@ func (s *System) build(ctx context.Context) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	s.group.Add("api", apiSvc)
+	s.api = apiSvc
 	s.health.Add("alert_store", apiSvc.Store.Ping)
 
 	mux := http.NewServeMux()
@@ -152,6 +157,28 @@ func (s *System) build(ctx context.Context) error {
 	s.group.Add("http", s.http)
 	return nil
 }
+
+// FinishInput tells the inference service that the input is a finite
+// replay: quiet endpoints' remaining windows are scored at once.
+func (s *System) FinishInput() { s.inf.FinishInput() }
+
+// Drained reports whether the pipeline has caught up: every service's
+// consumer group has committed everything on its topics and no endpoint
+// has a window left to score. lag holds each group's remaining records.
+func (s *System) Drained(ctx context.Context) (drained bool, lag map[string]int64, err error) {
+	lag, err = bus.GroupLags(ctx, s.cfg.Kafka, s.cfg.Kafka.GroupID+"-")
+	if err != nil {
+		return false, nil, err
+	}
+	var total int64
+	for _, l := range lag {
+		total += l
+	}
+	return total == 0 && s.inf.ActiveEndpoints() == 0, lag, nil
+}
+
+// Store is the API's alert store (the alerts the pipeline produced).
+func (s *System) Store() store.Store { return s.api.Store }
 
 // BrokerAddrs returns the embedded broker's addresses.
 func (s *System) BrokerAddrs() []string { return s.broker.Addrs() }
