@@ -25,6 +25,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", "../shared/datasets/otrf-security-datasets", "recordings: a folder (otrf layout) or comma-separated files")
 	labelsDir := fs.String("labels", "labels", "label seed files (recordings without one are scored without labels)")
 	samples := fs.String("attack-samples", "", "folder of attack-only EVTX files for per-technique recall (e.g. ../shared/datasets/evtx-attack-samples)")
+	benign := fs.String("benign", "", "folders of attack-free logs scored as benign windows (e.g. ../shared/datasets/benign-evtx)")
 	threshold := fs.Float64("threshold", 0, "attack threshold (default: the model's)")
 	asJSON := fs.Bool("json", false, "print one JSON object: windows and metrics")
 	if code, done := parseFlags(fs, args); done {
@@ -39,7 +40,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return die(stderr, "model %s: %v", *model, err)
 	}
 	o := train.EvalOptions{
-		Data: strings.Split(*data, ","), LabelsDir: *labelsDir, AttackSamples: *samples, Threshold: *threshold,
+		Data: strings.Split(*data, ","), Benign: splitList(*benign), LabelsDir: *labelsDir, AttackSamples: *samples, Threshold: *threshold,
 		Progress: func(done, total int, path string) {
 			fmt.Fprintf(stderr, "\rscoring %s %d/%d %-50.50s", bar(done, total, 24), done, total, filepath.Base(path))
 			if done == total {
@@ -111,6 +112,14 @@ func printEval(w io.Writer, rep *train.EvalReport) {
 		fmt.Fprintln(w, "\nlateral movement (alerts engine over the results):")
 		for _, l := range mt.Lateral {
 			fmt.Fprintf(w, "  %-5s %-60.60s %s -> %v linked=%v %v\n", l.Set, l.File, l.Source, l.Targets, l.OK, l.Linked)
+		}
+	}
+	if len(mt.Logistic) > 0 {
+		fmt.Fprintln(w, "\nbaseline: logistic regression on event-type counts, trained on the model's training recordings, test set:")
+		for _, k := range []string{"val_calibrated", "threshold_0.5"} {
+			if m, ok := mt.Logistic[k]; ok {
+				fmt.Fprintf(w, "  %-15s %s\n", k, metricsLine(m))
+			}
 		}
 	}
 	fmt.Fprintf(w, "\nmedian time to detect (s): %v\n", mt.TTD)

@@ -34,6 +34,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	test := fs.Float64("test", 0.2, "share of recordings held out for testing")
 	maxFPR := fs.Float64("max-fpr", 0.01, "false-positive budget for the threshold, on validation windows")
 	version := fs.String("version", "", "model version (default <platform>-<date>-s<seed>)")
+	benign := fs.String("benign", "../shared/datasets/benign-evtx", "folders of real attack-free logs added as benign recordings (comma-separated; \"\" for none; Windows only)")
+	foreground := fs.Bool("foreground-positives", false, "add each attack window's attacker events alone as an attack sample (an experiment for sparse, background-free captures; see models/MODEL_CARD.md)")
 	background := fs.String("background-negatives", "auto", "add attack windows minus the attacker's events as benign samples: true, false or auto (on for linux, whose recordings have no attack-free windows)")
 	if code, done := parseFlags(fs, args); done {
 		return code
@@ -55,12 +57,24 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if _, err := os.Stat(*data); err != nil {
 		return die(stderr, "recordings folder: %v", err)
 	}
+	var benignDirs []string
+	if p == schema.PlatformWindows {
+		for _, d := range strings.Split(*benign, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				if _, err := os.Stat(d); err != nil {
+					return die(stderr, "benign pool: %v", err)
+				}
+				benignDirs = append(benignDirs, d)
+			}
+		}
+	}
 	opts := train.RunOptions{
+		BenignDirs:  benignDirs,
 		DatasetRoot: *data, LabelsDir: *labelsDir, Platform: p,
 		ValFrac: *val, TestFrac: *test, MaxFPR: *maxFPR, Version: *version,
 		Fit: train.FitOptions{Epochs: *epochs, Patience: *patience, BatchSize: *batch, LR: *lr, Dropout: *dropout, Seed: *seed,
 			Report: func(r train.EpochReport) { fmt.Fprintln(stderr, epochLine(r)) }},
-		Load: train.Options{Spec: train.DefaultSpec(), BackgroundNegatives: bg, Progress: func(done, total int, path string) {
+		Load: train.Options{Spec: train.DefaultSpec(), BackgroundNegatives: bg, ForegroundPositives: *foreground, Progress: func(done, total int, path string) {
 			fmt.Fprintf(stderr, "\rreading recordings %s %d/%d %-60.60s", bar(done, total, 24), done, total, filepath.Base(path))
 			if done == total {
 				fmt.Fprintln(stderr)

@@ -104,6 +104,18 @@ func ROCAUC(xs []Scored) float64 {
 // xs does not exceed maxFPR (so recall is as high as the budget allows).
 // With no benign windows it returns 0.5.
 func ThresholdForFPR(xs []Scored, maxFPR float64) float64 {
+	n := 0
+	for _, x := range xs {
+		if !x.Attack {
+			n++
+		}
+	}
+	return ThresholdAllowing(xs, int(math.Floor(maxFPR*float64(n))))
+}
+
+// ThresholdAllowing returns the lowest threshold that leaves at most
+// allowed benign windows of xs at or above it.
+func ThresholdAllowing(xs []Scored, allowed int) float64 {
 	var neg []float64
 	for _, x := range xs {
 		if !x.Attack {
@@ -114,7 +126,6 @@ func ThresholdForFPR(xs []Scored, maxFPR float64) float64 {
 		return 0.5
 	}
 	sort.Float64s(neg)
-	allowed := int(math.Floor(maxFPR * float64(len(neg)))) // benign windows allowed above threshold
 	// Threshold just above the (len-allowed)-th highest benign score.
 	idx := len(neg) - allowed - 1
 	if idx < 0 {

@@ -101,3 +101,17 @@ func TestLogisticLearnsSeparableData(t *testing.T) {
 		t.Fatal("ragged rows must fail")
 	}
 }
+
+func TestThresholdAllowing(t *testing.T) {
+	t.Parallel()
+	xs := []Scored{{0.95, false}, {0.90, false}, {0.2, false}, {0.93, true}, {0.5, true}}
+	for allowed, wantFP := range []int{0, 1, 2} {
+		th := ThresholdAllowing(xs, allowed)
+		if c := At(xs, th); c.FP != wantFP {
+			t.Errorf("allowed %d: threshold %v leaves %d false positives", allowed, th, c.FP)
+		}
+	}
+	if th := ThresholdAllowing(xs, 1); th <= 0.90 || th > 0.93 {
+		t.Errorf("allowing one: threshold %v, want just above 0.90 (keeping the 0.93 attack)", th)
+	}
+}

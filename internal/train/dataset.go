@@ -12,7 +12,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -49,9 +51,10 @@ type Sample struct {
 	Events    int             `json:"events"`
 	Nodes     int             `json:"nodes"`
 	Edges     int             `json:"edges"`
-	// Background marks a benign sample derived from an attack window by
-	// removing the attacker's events (Options.BackgroundNegatives).
-	Background bool `json:"background,omitempty"`
+	// Derived marks a sample cut out of an attack window (its background
+	// alone or its attacker events alone, Options.BackgroundNegatives /
+	// ForegroundPositives): training data only, never evaluated.
+	Derived bool `json:"derived,omitempty"`
 	// FirstAttack is the event time of the window's first labelled event
 	// (time-to-detect); 0 when none.
 	FirstAttack float64 `json:"-"`
@@ -117,6 +120,13 @@ type Options struct {
 	// own background, not independent benign behaviour — say so wherever
 	// a model trained with it is reported.
 	BackgroundNegatives bool
+	// ForegroundPositives adds, for every attack window, an attack sample
+	// made of the attacker's events alone. Real attack windows always
+	// come with their host's background; single-technique captures
+	// (evtx-attack-samples, an analyst's export of the relevant records)
+	// do not, and a model that never saw a sparse attack graph calls them
+	// benign.
+	ForegroundPositives bool
 }
 
 // DefaultSpec is the inference service's window spec under the default
@@ -187,6 +197,43 @@ func parallel[T any](ctx context.Context, items []T, o Options, f func(context.C
 	return out, errors.Join(errs...)
 }
 
+// BenignPrefix names recordings of a benign pool (e.g. benign:python-evtx/system.evtx).
+const BenignPrefix = "benign:"
+
+// RoleBenignPool is the host role of benign-pool windows: real logs from
+// machines outside the lab, with no attack activity.
+const RoleBenignPool = "benign_pool"
+
+// LoadBenign reads every log file under dir as attack-free recordings
+// (benign-evtx: real logs of ordinary machines). Every window is labelled
+// benign; recordings are named BenignPrefix + the path under dir, so train
+// and eval agree on them.
+func LoadBenign(ctx context.Context, dir string, o Options) ([]*Recording, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() && isRecording(p) {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("benign pool %s: %w", dir, err)
+	}
+	sort.Strings(files)
+	return parallel(ctx, files, o, func(ctx context.Context, f string) (*Recording, error) {
+		rel, _ := filepath.Rel(dir, f)
+		rec, err := loadUnlabelled(ctx, f, BenignPrefix+filepath.ToSlash(rel), o)
+		if err != nil {
+			return nil, err
+		}
+		rec.Tactic = "benign"
+		for _, s := range rec.Samples {
+			s.Label, s.Role = LabelBenign, RoleBenignPool
+		}
+		return rec, nil
+	})
+}
+
 func tacticOf(recording string) string {
 	dir := path.Dir(recording) // windows/lateral_movement
 	return path.Base(dir)
@@ -217,41 +264,50 @@ func loadOne(ctx context.Context, root string, sf *labels.SeedFile, o Options) (
 	if err != nil {
 		return nil, fmt.Errorf("recording %s: %w", sf.Recording, err)
 	}
-	if o.BackgroundNegatives {
-		if err := addBackground(rec, res.Labels); err != nil {
+	if o.BackgroundNegatives || o.ForegroundPositives {
+		if err := addDerived(rec, res.Labels, o.BackgroundNegatives, o.ForegroundPositives); err != nil {
 			return nil, fmt.Errorf("recording %s: %w", sf.Recording, err)
 		}
 	}
 	return rec, nil
 }
 
-// addBackground appends the attack-free remainder of each attack window as
-// a benign sample (see Options.BackgroundNegatives).
-func addBackground(rec *Recording, l *labels.Labels) error {
+// addDerived appends, for each attack window, its attack-free remainder as
+// a benign sample (Options.BackgroundNegatives) and/or its attacker events
+// alone as an attack sample (Options.ForegroundPositives).
+func addDerived(rec *Recording, l *labels.Labels, background, foreground bool) error {
 	var extra []*Sample
 	for _, s := range rec.Samples {
 		if s.Label != LabelAttack || s.Window == nil {
 			continue
 		}
-		w := *s.Window
-		w.Events = nil
+		bgWin, fgWin := *s.Window, *s.Window
+		bgWin.Events, fgWin.Events = nil, nil
 		for _, e := range s.Window.Events {
-			if !l.IsAttack(e.EventID) {
-				w.Events = append(w.Events, e)
+			if l.IsAttack(e.EventID) {
+				fgWin.Events = append(fgWin.Events, e)
+			} else {
+				bgWin.Events = append(bgWin.Events, e)
 			}
 		}
-		if len(w.Events) == 0 {
-			continue
+		for _, d := range []struct {
+			on    bool
+			w     *window.Window
+			label string
+		}{{background, &bgWin, LabelBenign}, {foreground, &fgWin, LabelAttack}} {
+			if !d.on || len(d.w.Events) == 0 || len(d.w.Events) == len(s.Window.Events) {
+				continue
+			}
+			x, err := newSample(rec, d.w, false)
+			if err != nil {
+				return err
+			}
+			if x == nil {
+				continue
+			}
+			x.Label, x.Role, x.Derived = d.label, s.Role, true
+			extra = append(extra, x)
 		}
-		bg, err := newSample(rec, &w, false)
-		if err != nil {
-			return err
-		}
-		if bg == nil {
-			continue
-		}
-		bg.Label, bg.Role, bg.Background = LabelBenign, s.Role, true
-		extra = append(extra, bg)
 	}
 	rec.Samples = append(rec.Samples, extra...)
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/logster/logster/internal/alerting"
 	"github.com/logster/logster/internal/config"
+	"github.com/logster/logster/internal/evaluate"
 	"github.com/logster/logster/internal/gnn"
 	"github.com/logster/logster/internal/inference"
 	"github.com/logster/logster/internal/labels"
@@ -29,11 +30,17 @@ type EvalOptions struct {
 	// AttackSamples is a folder of EVTX files that are all attacks
 	// (evtx-attack-samples): per-technique recall. Optional.
 	AttackSamples string
+	// Benign are folders of attack-free logs (benign-evtx): every window is
+	// labelled benign (role benign_pool) — the false-positive check on
+	// machines outside the lab.
+	Benign []string
 	// Threshold overrides the model's when > 0.
 	Threshold float64
 	Spec      window.Spec
 	Workers   int
-	Progress  func(done, total int, path string)
+	// Fit.Seed seeds the logistic-regression baseline.
+	Fit      FitOptions
+	Progress func(done, total int, path string)
 }
 
 // WindowResult is one evaluated window (the --json "windows" list).
@@ -94,7 +101,11 @@ type EvalMetrics struct {
 	Lateral      []LinkResult                  `json:"lateral_movement"`
 	Techniques   []TechniqueRecall             `json:"technique_recall,omitempty"`
 	TTD          map[string]float64            `json:"time_to_detect_s"` // median per set
-	Replay       map[string]int                `json:"replay_outcomes"`  // window store outcomes over all events
+	// Logistic is the non-graph baseline on the held-out test set, trained
+	// on the model's training recordings (event-type counts) and
+	// thresholded like the model (val-calibrated, same FPR budget) and at 0.5.
+	Logistic map[string]Metrics `json:"baseline_logistic,omitempty"`
+	Replay   map[string]int     `json:"replay_outcomes"` // window store outcomes over all events
 }
 
 // Evaluate scores every window of the data with m through the service's
@@ -114,6 +125,13 @@ func Evaluate(ctx context.Context, m *gnn.Model, o EvalOptions) (*EvalReport, er
 	recs, err := loadForEval(ctx, o)
 	if err != nil {
 		return nil, err
+	}
+	for _, d := range o.Benign {
+		pool, err := LoadBenign(ctx, d, Options{Spec: o.Spec, Workers: o.Workers, KeepWindows: true, Progress: o.Progress})
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, pool...)
 	}
 	rep := &EvalReport{Model: cfg.Version, Threshold: thr, recs: recs}
 	plat := platformOf(cfg)
@@ -180,6 +198,7 @@ func Evaluate(ctx context.Context, m *gnn.Model, o EvalOptions) (*EvalReport, er
 			return nil, err
 		}
 		mt.Lateral = links
+		mt.Logistic = logisticOnSplit(rep.scored, o.Fit.Seed)
 		rep.Metrics = mt
 	}
 	if o.AttackSamples != "" {
@@ -244,6 +263,9 @@ func loadForEval(ctx context.Context, o EvalOptions) ([]*Recording, error) {
 	}
 	var items []item
 	for _, d := range o.Data {
+		if d == "" {
+			continue
+		}
 		st, err := os.Stat(d)
 		if err != nil {
 			return nil, fmt.Errorf("eval: %w", err)
@@ -417,4 +439,50 @@ func techniqueRecall(ctx context.Context, m *gnn.Model, o EvalOptions, thr float
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Technique < out[j].Technique })
 	return out, nil
+}
+
+// logisticOnSplit trains the event-type-count logistic regression on the
+// model's training windows and scores the test windows, with the threshold
+// calibrated on validation exactly as the model's is (and at 0.5). Empty
+// when the data holds no split.
+func logisticOnSplit(xs []Scored, seed uint64) map[string]Metrics {
+	var train, val, test []*Sample
+	for _, x := range xs {
+		if !x.Labelled() {
+			continue
+		}
+		switch x.Set {
+		case "train":
+			train = append(train, x.Sample)
+		case "val":
+			val = append(val, x.Sample)
+		case "test":
+			test = append(test, x.Sample)
+		}
+	}
+	if len(train) == 0 || len(test) == 0 {
+		return nil
+	}
+	lr, err := fitLogistic(train, seed)
+	if err != nil {
+		return nil
+	}
+	score := func(ss []*Sample) ([]Scored, []evaluate.Scored) {
+		out := make([]Scored, len(ss))
+		ev := make([]evaluate.Scored, len(ss))
+		for i, s := range ss {
+			p := lr.Predict(evaluate.EventTypeCounts(s.EventTypes))
+			out[i] = Scored{Sample: s, Prob: p}
+			ev[i] = evaluate.Scored{Score: p, Attack: s.Class() == 1}
+		}
+		return out, ev
+	}
+	testS, _ := score(test)
+	out := map[string]Metrics{"threshold_0.5": WindowMetrics(testS, 0.5)}
+	if len(val) > 0 {
+		_, valE := score(val)
+		th := max(0.5, evaluate.ThresholdAllowing(valE, allowedFalsePositives(valE, 0.01)))
+		out["val_calibrated"] = WindowMetrics(testS, th)
+	}
+	return out
 }

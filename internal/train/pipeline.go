@@ -25,8 +25,11 @@ type RunOptions struct {
 	MaxFPR      float64         // threshold calibration budget on validation (default 0.01)
 	MinThresh   float64         // threshold floor (default 0.5)
 	Version     string          // model version string
-	Fit         FitOptions
-	Load        Options
+	// BenignDirs are folders of real attack-free logs (benign-evtx) whose
+	// windows join the data as benign recordings, split like the others.
+	BenignDirs []string
+	Fit        FitOptions
+	Load       Options
 }
 
 // Result is what training produced.
@@ -64,12 +67,19 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	if o.Load.Spec.Window == 0 {
 		o.Load.Spec = DefaultSpec()
 	}
-	o.Load.KeepWindows = o.Load.KeepWindows || o.Load.BackgroundNegatives
+	o.Load.KeepWindows = o.Load.KeepWindows || o.Load.BackgroundNegatives || o.Load.ForegroundPositives
 	prefix := string(o.Platform) + "/"
 	o.Load.Filter = func(sf *labels.SeedFile) bool { return strings.HasPrefix(sf.Recording, prefix) }
 	recs, err := LoadLabelled(ctx, o.DatasetRoot, o.LabelsDir, o.Load)
 	if err != nil {
 		return nil, err
+	}
+	for _, d := range o.BenignDirs {
+		pool, err := LoadBenign(ctx, d, o.Load)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, pool...)
 	}
 	for _, r := range recs {
 		for _, smp := range r.Samples {
@@ -78,9 +88,9 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 	}
 	split := SplitRecordings(recs, o.ValFrac, o.TestFrac, o.Fit.Seed)
 	plat := string(o.Platform)
-	trainS := Select(recs, split.Train, plat)
-	valS := Select(recs, split.Val, plat)
-	testS := Select(recs, split.Test, plat)
+	trainS := Select(recs, split.Train, plat, true)
+	valS := Select(recs, split.Val, plat, false)
+	testS := Select(recs, split.Test, plat, false)
 	if len(trainS) == 0 {
 		return nil, fmt.Errorf("train: no labelled %s windows in %s", o.Platform, o.DatasetRoot)
 	}
@@ -111,7 +121,7 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 		for _, x := range valScored {
 			sc = append(sc, evaluate.Scored{Score: x.Prob, Attack: x.Label == LabelAttack})
 		}
-		res.Threshold = max(o.MinThresh, evaluate.ThresholdForFPR(sc, o.MaxFPR))
+		res.Threshold = max(o.MinThresh, evaluate.ThresholdAllowing(sc, allowedFalsePositives(sc, o.MaxFPR)))
 	}
 	cfg = m.Config()
 	res.Val = WindowMetrics(valScored, res.Threshold)
@@ -166,6 +176,7 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 			"split_test":           strings.Join(split.Test, ","),
 			"labels":               "labels/ seed files, propagation per docs/labels.md",
 			"background_negatives": fmt.Sprint(o.Load.BackgroundNegatives),
+			"foreground_positives": fmt.Sprint(o.Load.ForegroundPositives),
 			"command":              strings.Join(os.Args, " "),
 		},
 	}
@@ -196,13 +207,7 @@ func ScoreSamples(m *gnn.Model, samples []*Sample, threshold float64) ([]Scored,
 // LogisticBaseline trains the event-type-count logistic regression on
 // train and scores test at 0.5.
 func LogisticBaseline(train, test []*Sample, seed uint64) Metrics {
-	xs := make([][]float64, len(train))
-	ys := make([]bool, len(train))
-	for i, s := range train {
-		xs[i] = evaluate.EventTypeCounts(s.EventTypes)
-		ys[i] = s.Class() == 1
-	}
-	lr, err := evaluate.TrainLogistic(xs, ys, evaluate.LogisticOptions{Seed: seed})
+	lr, err := fitLogistic(train, seed)
 	if err != nil {
 		return Metrics{}
 	}
@@ -211,4 +216,31 @@ func LogisticBaseline(train, test []*Sample, seed uint64) Metrics {
 		out[i] = Scored{Sample: s, Prob: lr.Predict(evaluate.EventTypeCounts(s.EventTypes))}
 	}
 	return WindowMetrics(out, 0.5)
+}
+
+func fitLogistic(train []*Sample, seed uint64) (*evaluate.Logistic, error) {
+	xs := make([][]float64, len(train))
+	ys := make([]bool, len(train))
+	for i, s := range train {
+		xs[i] = evaluate.EventTypeCounts(s.EventTypes)
+		ys[i] = s.Class() == 1
+	}
+	return evaluate.TrainLogistic(xs, ys, evaluate.LogisticOptions{Seed: seed})
+}
+
+// allowedFalsePositives is the validation false-positive budget in windows:
+// maxFPR of the benign windows, but at least one. With a validation set of
+// a few dozen benign windows the budget would otherwise round to zero and
+// the single highest-scoring benign window — in this data often a
+// mislabelled one (a domain controller serving the attacker's requests, an
+// exploited server the metadata does not name) — alone would set the
+// threshold.
+func allowedFalsePositives(sc []evaluate.Scored, maxFPR float64) int {
+	n := 0
+	for _, x := range sc {
+		if !x.Attack {
+			n++
+		}
+	}
+	return max(1, int(math.Floor(maxFPR*float64(n))))
 }

@@ -126,7 +126,7 @@ func Recordings(recs []*Recording, scored map[*Sample]Scored, threshold float64,
 		targetFlag := map[string]bool{}
 		targetFirst := map[string]*Sample{}
 		for _, s := range r.Samples {
-			if s.Label != LabelAttack {
+			if s.Label != LabelAttack || s.Derived {
 				continue
 			}
 			res.Attack++

@@ -49,11 +49,16 @@ func SplitRecordings(recs []*Recording, valFrac, testFrac float64, seed uint64) 
 	kind := map[string]string{}
 	for _, r := range recs {
 		name := strings.TrimSuffix(strings.TrimSuffix(path.Base(r.Path), ".zip"), ".tar.gz")
+		if strings.HasPrefix(r.Path, BenignPrefix) {
+			name = r.Path // benign-pool files of two corpora may share a name
+		}
 		groups[name] = append(groups[name], r.Path)
 		k := "other"
 		switch {
 		case !hasLabelled(r):
 			k = "unlabelled"
+		case strings.HasPrefix(r.Path, BenignPrefix):
+			k = "benign"
 		case r.Tactic == "lateral_movement":
 			k = "lateral"
 		}
@@ -67,7 +72,7 @@ func SplitRecordings(recs []*Recording, valFrac, testFrac float64, seed uint64) 
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x73706c6974))
 	var s Split
-	for _, k := range []string{"lateral", "other", "unlabelled"} {
+	for _, k := range []string{"lateral", "other", "benign", "unlabelled"} {
 		names := strata[k]
 		sort.Strings(names)
 		rng.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
@@ -114,7 +119,8 @@ func hasLabelled(r *Recording) bool {
 }
 
 // Select returns the labelled samples of the named recordings on platform.
-func Select(recs []*Recording, names []string, platform string) []*Sample {
+// Derived samples (cut out of attack windows) are training data only.
+func Select(recs []*Recording, names []string, platform string, train bool) []*Sample {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -125,7 +131,7 @@ func Select(recs []*Recording, names []string, platform string) []*Sample {
 			continue
 		}
 		for _, s := range r.Samples {
-			if s.Labelled() && (platform == "" || string(s.Platform) == platform) {
+			if s.Labelled() && (platform == "" || string(s.Platform) == platform) && (!s.Derived || train) {
 				out = append(out, s)
 			}
 		}
