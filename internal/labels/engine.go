@@ -1,7 +1,6 @@
 package labels
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -148,16 +147,6 @@ func Apply(sf *SeedFile, events []schema.NormalizedEvent) *Labels {
 	e.evs = make([]*schema.NormalizedEvent, len(events))
 	for i := range events {
 		ev := &events[i]
-		if p := ev.Data.Process; p != nil && p.PID == 0 {
-			if pid := fallbackPID(ev); pid != 0 {
-				// Work on a copy: Apply never modifies the caller's events.
-				cp := *ev
-				pc := *p
-				pc.PID = pid
-				cp.Data.Process = &pc
-				ev = &cp
-			}
-		}
 		e.evs[i] = ev
 	}
 	sort.SliceStable(e.evs, func(i, j int) bool { return e.evs[i].Timestamp < e.evs[j].Timestamp })
@@ -1269,30 +1258,3 @@ func containsInt(list []int, n int) bool {
 	return false
 }
 
-// fallbackPID returns the process id of a Security record whose PID the
-// normalizer left in raw_event: NXLog spells the field "ProcessId" on the
-// Windows Filtering Platform events (5156/5158) while the mapping reads
-// "ProcessID". Remove once the normalizer maps both spellings.
-func fallbackPID(ev *schema.NormalizedEvent) int64 {
-	if len(ev.RawEvent) == 0 || !strings.EqualFold(ev.Data.Channel, "security") {
-		return 0
-	}
-	var raw struct {
-		ProcessID json.RawMessage `json:"ProcessId"`
-	}
-	if json.Unmarshal(ev.RawEvent, &raw) != nil || len(raw.ProcessID) == 0 {
-		return 0
-	}
-	s := strings.Trim(string(raw.ProcessID), `"`)
-	var n int64
-	var err error
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		n, err = strconv.ParseInt(s[2:], 16, 64)
-	} else {
-		n, err = strconv.ParseInt(s, 10, 64)
-	}
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return n
-}

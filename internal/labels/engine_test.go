@@ -1,7 +1,6 @@
 package labels
 
 import (
-	"encoding/json"
 	"sort"
 	"strings"
 	"testing"
@@ -255,31 +254,6 @@ func TestChainEndsAtSeed(t *testing.T) {
 	}
 	if l.Chain("nope") != nil {
 		t.Fatal("chain of an unknown event is not empty")
-	}
-}
-
-// The Windows Filtering Platform records of NXLog keep the PID in
-// raw_event ("ProcessId") where the normalizer does not map it.
-func TestFallbackPID(t *testing.T) {
-	t.Parallel()
-	ev := mk("conn", "ws5", 1, schema.EventNetworkConnect, schema.EventData{Channel: "Security", NativeID: 5156,
-		Process: &schema.Process{Image: `\device\harddiskvolume2\windows\system32\windowspowershell\v1.0\powershell.exe`},
-		Network: &schema.Network{SrcIP: "10.0.0.5", SrcPort: 1, DstIP: "10.0.0.6", DstPort: 445}})
-	ev.RawEvent = json.RawMessage(`{"ProcessId":"6404","FilterRTID":"1"}`)
-	evs := []schema.NormalizedEvent{ev}
-	l := Apply(seedFile(Seed{Host: "ws5", PID: 6404, Image: "powershell.exe", Why: "agent 6404"}), evs)
-	if !l.IsAttack("conn") {
-		t.Fatal("5156 record with the agent's PID in raw_event is not labelled")
-	}
-	if evs[0].Data.Process.PID != 0 {
-		t.Fatal("Apply modified the caller's event")
-	}
-	for raw, want := range map[string]int64{`{"ProcessId":"0x1a"}`: 26, `{"ProcessId":12}`: 12, `{"ProcessId":"x"}`: 0, `{}`: 0, `not json`: 0} {
-		e := ev
-		e.RawEvent = json.RawMessage(raw)
-		if got := fallbackPID(&e); got != want {
-			t.Errorf("fallbackPID(%s) = %d, want %d", raw, got, want)
-		}
 	}
 }
 

@@ -365,3 +365,18 @@ func TestParseTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// NXLog spells the Windows Filtering Platform's ProcessID as ProcessId; both
+// must give the connection its process.
+func TestWFPConnectionProcessIDSpellings(t *testing.T) {
+	t.Parallel()
+	n := newTestNormalizer(t)
+	for _, key := range []string{"ProcessID", "ProcessId"} {
+		rec := `{"EventID":5156,"Channel":"Security","Hostname":"WS1.corp","EventTime":"2020-09-20 12:16:06","@timestamp":"2020-09-20T16:16:07.000Z","SourceName":"Microsoft-Windows-Security-Auditing","` + key +
+			`":"1234","Application":"\\device\\harddiskvolume2\\windows\\system32\\svchost.exe","Direction":"%%14593","SourceAddress":"10.0.0.5","SourcePort":"50000","DestAddress":"10.0.0.6","DestPort":"445","Protocol":"6","RecordNumber":7}`
+		o := normalizeOne(t, n, Input{Value: []byte(rec)})
+		if len(o.errs) != 0 || len(o.events) != 1 || o.events[0].Data.Process == nil || o.events[0].Data.Process.PID != 1234 {
+			t.Fatalf("%s: %+v", key, o)
+		}
+	}
+}

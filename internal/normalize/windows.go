@@ -526,7 +526,12 @@ func fillSecurity(w *winRecord, ev *schema.NormalizedEvent) (schema.EventType, b
 			DstPort:  port(w.get("DestPort")),
 		}
 		d.Network = n
-		d.Process = procOrNil(securityProcess(w, "ProcessID", "Application"))
+		// Windows names the field ProcessID; NXLog writes it ProcessId.
+		pidKey := "ProcessID"
+		if w.get(pidKey) == "" && w.get("ProcessId") != "" {
+			pidKey = "ProcessId"
+		}
+		d.Process = procOrNil(securityProcess(w, pidKey, "Application"))
 		// %%14592 is "Inbound", %%14593 "Outbound" (message table ids;
 		// renderers that resolve them write the words).
 		switch dir := w.get("Direction"); {
