@@ -29,7 +29,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	batch := fs.Int("batch", 8, "graphs per optimiser step")
 	lr := fs.Float64("lr", 5e-4, "Adam learning rate")
 	dropout := fs.Float64("dropout", 0.2, "dropout")
-	seed := fs.Uint64("seed", 1, "random seed (split, init, shuffling, dropout)")
+	seed := fs.Uint64("seed", 1, "random seed of initialisation, shuffling and dropout")
+	splitSeed := fs.Uint64("split-seed", 1, "random seed of the train/val/test split of recordings")
 	val := fs.Float64("val", 0.2, "share of recordings for validation")
 	test := fs.Float64("test", 0.2, "share of recordings held out for testing")
 	maxFPR := fs.Float64("max-fpr", 0.01, "false-positive budget for the threshold, on validation windows")
@@ -71,7 +72,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := train.RunOptions{
 		BenignDirs:  benignDirs,
 		DatasetRoot: *data, LabelsDir: *labelsDir, Platform: p,
-		ValFrac: *val, TestFrac: *test, MaxFPR: *maxFPR, Version: *version,
+		SplitSeed: *splitSeed, ValFrac: *val, TestFrac: *test, MaxFPR: *maxFPR, Version: *version,
 		Fit: train.FitOptions{Epochs: *epochs, Patience: *patience, BatchSize: *batch, LR: *lr, Dropout: *dropout, Seed: *seed,
 			Report: func(r train.EpochReport) { fmt.Fprintln(stderr, epochLine(r)) }},
 		Load: train.Options{Spec: train.DefaultSpec(), BackgroundNegatives: bg, ForegroundPositives: *foreground, Progress: func(done, total int, path string) {

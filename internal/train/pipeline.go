@@ -25,6 +25,10 @@ type RunOptions struct {
 	MaxFPR      float64         // threshold calibration budget on validation (default 0.01)
 	MinThresh   float64         // threshold floor (default 0.5)
 	Version     string          // model version string
+	// SplitSeed fixes the train/val/test assignment of recordings; Fit.Seed
+	// seeds initialisation, shuffling and dropout, so several initialisations
+	// can be compared on one split.
+	SplitSeed uint64
 	// BenignDirs are folders of real attack-free logs (benign-evtx) whose
 	// windows join the data as benign recordings, split like the others.
 	BenignDirs []string
@@ -86,7 +90,7 @@ func Run(ctx context.Context, o RunOptions) (*Result, error) {
 			smp.Window = nil // graphs are built; training needs no events
 		}
 	}
-	split := SplitRecordings(recs, o.ValFrac, o.TestFrac, o.Fit.Seed)
+	split := SplitRecordings(recs, o.ValFrac, o.TestFrac, o.SplitSeed)
 	plat := string(o.Platform)
 	trainS := Select(recs, split.Train, plat, true)
 	valS := Select(recs, split.Val, plat, false)
