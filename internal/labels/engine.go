@@ -1257,4 +1257,3 @@ func containsInt(list []int, n int) bool {
 	}
 	return false
 }
-
