@@ -29,16 +29,11 @@ type TopicAction struct {
 // (Kafka cannot remove partitions; more than the catalogue is reported, not
 // an error). A second run is a no-op.
 func InitTopics(ctx context.Context, k config.Kafka) ([]TopicAction, error) {
-	opts, err := ClientOpts(k, "kafka-init")
+	adm, err := newAdmin(k, "kafka-init")
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("create admin client: %w", err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	defer adm.Close()
 
 	want := append([]TopicSpec(nil), Catalogue...)
 	if k.DeadLetterTopic != "" {
@@ -96,16 +91,11 @@ func InitTopics(ctx context.Context, k config.Kafka) ([]TopicAction, error) {
 // with prefix (e.g. "logster-": all of Logster's services): records on their
 // topics that the group has not committed yet.
 func GroupLags(ctx context.Context, k config.Kafka, prefix string) (map[string]int64, error) {
-	opts, err := ClientOpts(k, "lag")
+	adm, err := newAdmin(k, "lag")
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("create admin client: %w", err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	defer adm.Close()
 	listed, err := adm.ListGroups(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list consumer groups: %w", err)
@@ -131,4 +121,17 @@ func GroupLags(ctx context.Context, k config.Kafka, prefix string) (map[string]i
 		out[g] = l.Lag.Total()
 	}
 	return out, nil
+}
+
+// newAdmin returns an admin client for the configured brokers; Close it.
+func newAdmin(k config.Kafka, name string) (*kadm.Client, error) {
+	opts, err := ClientOpts(k, name)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("create admin client: %w", err)
+	}
+	return kadm.NewClient(cl), nil
 }
