@@ -228,27 +228,7 @@ func mergeLinks(old []schema.EvidenceLink, in []schema.EvidenceLink) []schema.Ev
 	for _, l := range m {
 		out = append(out, l)
 	}
-	less := func(a, b schema.EvidenceLink) bool {
-		if a.Timestamp != b.Timestamp {
-			return a.Timestamp < b.Timestamp
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Direction != b.Direction {
-			return a.Direction < b.Direction
-		}
-		if a.PeerIP != b.PeerIP {
-			return a.PeerIP < b.PeerIP
-		}
-		if a.PeerHost != b.PeerHost {
-			return a.PeerHost < b.PeerHost
-		}
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		return a.Port < b.Port
-	}
+	less := attack.LinkLess
 	if len(out) > maxObsLinks {
 		sort.Slice(out, func(i, j int) bool {
 			si, sj := attack.IsStrongLink(out[i].Kind), attack.IsStrongLink(out[j].Kind)

@@ -662,30 +662,7 @@ func (x *extractor) boundedLinks() []schema.EvidenceLink {
 		}
 		all = append(all, *l)
 	}
-	less := func(a, b schema.EvidenceLink) bool {
-		if a.Timestamp != b.Timestamp {
-			return a.Timestamp < b.Timestamp
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Direction != b.Direction {
-			return a.Direction < b.Direction
-		}
-		if a.PeerIP != b.PeerIP {
-			return a.PeerIP < b.PeerIP
-		}
-		if a.PeerHost != b.PeerHost {
-			return a.PeerHost < b.PeerHost
-		}
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Port != b.Port {
-			return a.Port < b.Port
-		}
-		return a.EventID < b.EventID
-	}
+	less := LinkLess
 	if len(all) > MaxLinks {
 		sort.Slice(all, func(i, j int) bool {
 			si, sj := strongKinds[all[i].Kind], strongKinds[all[j].Kind]
@@ -701,4 +678,32 @@ func (x *extractor) boundedLinks() []schema.EvidenceLink {
 		return nil
 	}
 	return all
+}
+
+// LinkLess is the canonical order of evidence links (time, then every
+// field), so evidence lists are deterministic wherever they are built or
+// merged.
+func LinkLess(a, b schema.EvidenceLink) bool {
+	if a.Timestamp != b.Timestamp {
+		return a.Timestamp < b.Timestamp
+	}
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	if a.Direction != b.Direction {
+		return a.Direction < b.Direction
+	}
+	if a.PeerIP != b.PeerIP {
+		return a.PeerIP < b.PeerIP
+	}
+	if a.PeerHost != b.PeerHost {
+		return a.PeerHost < b.PeerHost
+	}
+	if a.Account != b.Account {
+		return a.Account < b.Account
+	}
+	if a.Port != b.Port {
+		return a.Port < b.Port
+	}
+	return a.EventID < b.EventID
 }
