@@ -69,7 +69,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "starting Logster standalone in %s (service logs: %s)\n", dir, logFile.Name())
 	if err := sys.Start(ctx); err != nil {
-		return die(stderr, "start: %v", err)
+		return die(stderr, "start: %v%s", err, portHint(err))
 	}
 	stop := func() int {
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownBudget)

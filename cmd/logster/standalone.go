@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/logster/logster/internal/config"
@@ -43,7 +45,7 @@ func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return die(stderr, "%v", err)
 	}
 	if err := sys.Start(ctx); err != nil {
-		return die(stderr, "start: %v", err)
+		return die(stderr, "start: %v%s", err, portHint(err))
 	}
 	log.Info("logster standalone ready",
 		"version", version.String(),
@@ -62,4 +64,12 @@ func runStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	log.Info("stopped cleanly")
 	return 0
+}
+
+// portHint adds advice when a port Logster needs is taken.
+func portHint(err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return " (another Logster or Kafka running? choose other ports with LOGSTER_STANDALONE_KAFKA_LISTEN=127.0.0.1:19092 and LOGSTER_API_PORT=18080)"
+	}
+	return ""
 }
