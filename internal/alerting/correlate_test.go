@@ -294,7 +294,7 @@ func TestLateralIncidentClosedThenNewHop(t *testing.T) {
 	if len(lm) != 1 {
 		t.Fatalf("incidents %d", len(lm))
 	}
-	closed := cloneAlert(lm[0])
+	closed := lm[0].Clone()
 	closed.Status = schema.StatusResolved
 	if err := e.ApplyTriage(ctx, closed); err != nil {
 		t.Fatal(err)
@@ -324,7 +324,7 @@ func TestClosedEndpointIsNotATarget(t *testing.T) {
 	e, _ := newTestEngine(t)
 	ctx := context.Background()
 	out := process(t, e, psexecTarget("t1", 0.9))
-	fp := cloneAlert(out[0])
+	fp := out[0].Clone()
 	fp.Status = schema.StatusFalsePositive
 	if err := e.ApplyTriage(ctx, fp); err != nil {
 		t.Fatal(err)

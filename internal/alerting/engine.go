@@ -111,7 +111,7 @@ func newTxResult() *txResult {
 
 // emit adds (or replaces, by id) an alert to publish.
 func (r *txResult) emit(a *schema.Alert) {
-	c := cloneAlert(a)
+	c := a.Clone()
 	for i, o := range r.out {
 		if o.AlertID == c.AlertID {
 			r.out[i] = c
@@ -547,24 +547,4 @@ func (e *Engine) ApplyTriage(ctx context.Context, a *schema.Alert) error {
 		e.log.Debug("triage applied", "alert_id", a.AlertID, "tenant_id", a.TenantID, "status", a.Status)
 	}
 	return nil
-}
-
-// cloneAlert deep-copies an alert so published alerts never alias state.
-func cloneAlert(a *schema.Alert) *schema.Alert {
-	c := *a
-	c.InferenceIDs = slices.Clone(a.InferenceIDs)
-	c.TTPTechniques = slices.Clone(a.TTPTechniques)
-	c.LinkedEndpoints = slices.Clone(a.LinkedEndpoints)
-	c.LinkedAlerts = slices.Clone(a.LinkedAlerts)
-	c.History = slices.Clone(a.History)
-	if a.Chain != nil {
-		c.Chain = make([]schema.LateralHop, len(a.Chain))
-		for i, h := range a.Chain {
-			h.Accounts = slices.Clone(h.Accounts)
-			h.Kinds = slices.Clone(h.Kinds)
-			h.Techniques = slices.Clone(h.Techniques)
-			c.Chain[i] = h
-		}
-	}
-	return &c
 }

@@ -70,7 +70,7 @@ func closeAlert(endpoint string, status schema.AlertStatus) func(map[string]*sch
 				a = v
 			}
 		}
-		c := cloneAlert(a)
+		c := a.Clone()
 		c.Status = status
 		c.Notes = "handled"
 		c.History = append(c.History, schema.StatusChange{At: tBase, Actor: "analyst", Field: "status", From: "open", To: string(status)})

@@ -115,7 +115,7 @@ func checkConsistent(t *testing.T, out []*schema.Alert) map[string]*schema.Alert
 	latest := map[string]*schema.Alert{}
 	seen := map[string]string{}
 	for _, a := range out {
-		c := cloneAlert(a)
+		c := a.Clone()
 		c.CreatedAt, c.UpdatedAt = 0, 0
 		b, _ := json.Marshal(c)
 		k := fmt.Sprintf("%s@%d", a.AlertID, a.Revision)

@@ -90,7 +90,7 @@ func TestHandler(t *testing.T) {
 			ep = a
 		}
 	}
-	closed := cloneAlert(ep)
+	closed := ep.Clone()
 	closed.Status = schema.StatusResolved
 	if _, err := h.Handle(ctx, alertRecord(t, closed, bus.OriginAPI)); err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestServiceEndToEnd(t *testing.T) {
 	if ws6 == nil {
 		t.Fatalf("no ws6 alert in %+v", got)
 	}
-	closed := cloneAlert(ws6)
+	closed := ws6.Clone()
 	closed.Status = schema.StatusFalsePositive
 	produce(alertRecord(t, closed, bus.OriginAPI))
 	// The triage record and the next result travel on different topics, so

@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/logster/logster/internal/jsonw"
 )
 
 // Names Winlogbeat 8 uses when the publisher's metadata is not available
@@ -161,7 +162,7 @@ func (r *Record) AppendWinlogbeatJSON(dst []byte) ([]byte, error) {
 			if i > 0 {
 				w.b = append(w.b, ',')
 			}
-			w.b = appendJSONString(w.b, n)
+			w.b = jsonw.AppendStringNoHTML(w.b, n)
 		}
 		w.b = append(w.b, ']')
 	}
@@ -235,7 +236,7 @@ func (w *jsonWriter) key(k string) {
 		w.b = append(w.b, ',')
 	}
 	w.first[top] = false
-	w.b = appendJSONString(w.b, k)
+	w.b = jsonw.AppendStringNoHTML(w.b, k)
 	w.b = append(w.b, ':')
 }
 
@@ -245,7 +246,7 @@ func (w *jsonWriter) strField(k, v string) {
 		return
 	}
 	w.key(k)
-	w.b = appendJSONString(w.b, v)
+	w.b = jsonw.AppendStringNoHTML(w.b, v)
 }
 
 // uintField writes a number member, omitting zero like Winlogbeat.
@@ -305,7 +306,7 @@ func (w *jsonWriter) value(name string, v Value) bool {
 			if i > 0 {
 				w.b = append(w.b, ',')
 			}
-			w.b = appendJSONString(w.b, cleanText(item.String()))
+			w.b = jsonw.AppendStringNoHTML(w.b, cleanText(item.String()))
 		}
 		w.b = append(w.b, ']')
 		return true
@@ -315,7 +316,7 @@ func (w *jsonWriter) value(name string, v Value) bool {
 		return false
 	}
 	w.key(name)
-	w.b = appendJSONString(w.b, s)
+	w.b = jsonw.AppendStringNoHTML(w.b, s)
 	return true
 }
 
@@ -379,55 +380,4 @@ func cleanText(s string) string {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 	}
 	return strings.TrimRight(s, "\n")
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
-// HTML characters are not escaped (Beats does not either).
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -1,112 +1,23 @@
 package normalize
 
 import (
-	"math"
-	"strconv"
-	"unicode/utf8"
-
 	"github.com/valyala/fastjson"
+
+	"github.com/logster/logster/internal/jsonw"
 )
 
-// JSON writing without reflection. The output is byte-for-byte what
-// encoding/json.Marshal writes for the same values (HTML-safe escaping,
-// U+FFFD for invalid UTF-8, the same float format), so consumers that use
-// encoding/json see no difference; encode_test.go checks that.
+// JSON writing without reflection: strings and floats go through
+// internal/jsonw, byte for byte what encoding/json.Marshal writes (HTML-safe
+// escaping, U+FFFD for invalid UTF-8, the same float format), so consumers
+// that use encoding/json see no difference; encode_test.go checks that.
 
 const hexDigits = "0123456789abcdef"
 
-// safeSet[b] is true when ASCII byte b needs no escaping (encoding/json's
-// htmlSafeSet).
-var safeSet = func() [utf8.RuneSelf]bool {
-	var s [utf8.RuneSelf]bool
-	for i := 0x20; i < utf8.RuneSelf; i++ {
-		s[i] = true
-	}
-	for _, c := range `"\<>&` {
-		s[c] = false
-	}
-	return s
-}()
-
-// appendString appends s as a JSON string.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if safeSet[b] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func appendString(dst []byte, s string) []byte { return jsonw.AppendString(dst, s) }
+func appendFloat(dst []byte, f float64) []byte { return jsonw.AppendFloat(dst, f) }
 
 // appendStringBytes is appendString for a byte slice (no copy).
-func appendStringBytes(dst, s []byte) []byte { return appendString(dst, b2s(s)) }
-
-// appendFloat appends f the way encoding/json does. NaN and ±Inf cannot be
-// represented; callers never pass them (Validate rejects them first), and
-// null keeps the output valid if one slips through.
-func appendFloat(dst []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(dst, "null"...)
-	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		n := len(dst)
-		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst
-}
+func appendStringBytes(dst, s []byte) []byte { return jsonw.AppendString(dst, b2s(s)) }
 
 // appendValue re-encodes a parsed value. fastjson keeps strings raw (it does
 // not validate escapes or control characters), so copying its bytes could

@@ -1,5 +1,7 @@
 package schema
 
+import "slices"
+
 // Alert is the analyst-facing record (topic logster-alerts, the API's
 // AlertResponse). Detection fields are owned by the alerts service; triage
 // fields (Status, Notes, Assignee, History) are owned by the API.
@@ -46,6 +48,27 @@ type Alert struct {
 
 // Key is the Kafka record key: tenant_id:endpoint_id.
 func (a *Alert) Key() string { return EndpointKey(a.TenantID, a.EndpointID) }
+
+// Clone deep-copies the alert, so a copy handed to a publisher or a store
+// never aliases the owner's slices.
+func (a *Alert) Clone() *Alert {
+	c := *a
+	c.InferenceIDs = slices.Clone(a.InferenceIDs)
+	c.TTPTechniques = slices.Clone(a.TTPTechniques)
+	c.LinkedEndpoints = slices.Clone(a.LinkedEndpoints)
+	c.LinkedAlerts = slices.Clone(a.LinkedAlerts)
+	c.History = slices.Clone(a.History)
+	if a.Chain != nil {
+		c.Chain = make([]LateralHop, len(a.Chain))
+		for i, h := range a.Chain {
+			h.Accounts = slices.Clone(h.Accounts)
+			h.Kinds = slices.Clone(h.Kinds)
+			h.Techniques = slices.Clone(h.Techniques)
+			c.Chain[i] = h
+		}
+	}
+	return &c
+}
 
 // LateralHop is one step of a lateral-movement chain.
 type LateralHop struct {

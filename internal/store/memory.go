@@ -65,7 +65,7 @@ func (m *Memory) GetAlert(ctx context.Context, scope auth.Scope, id string) (*sc
 	if !ok || !scope.Allows(a.TenantID) {
 		return nil, fmt.Errorf("alert %s: %w", id, ErrNotFound)
 	}
-	return cloneAlert(a), nil
+	return a.Clone(), nil
 }
 
 func matchAlert(a *schema.Alert, q *AlertQuery) bool {
@@ -119,7 +119,7 @@ func (m *Memory) ListAlerts(ctx context.Context, q AlertQuery) (AlertPage, error
 	pg := page(hits, q.Limit, q.Offset)
 	out := make([]schema.Alert, len(pg))
 	for i, a := range pg {
-		c := cloneAlert(a)
+		c := a.Clone()
 		c.History = nil
 		out[i] = *c
 	}
@@ -137,7 +137,7 @@ func (m *Memory) PatchAlert(ctx context.Context, scope auth.Scope, id string, p 
 	if !ok || !scope.Allows(a.TenantID) {
 		return nil, nil, fmt.Errorf("alert %s: %w", id, ErrNotFound)
 	}
-	c := cloneAlert(a)
+	c := a.Clone()
 	changes, err := ApplyPatch(c, p, actor, epoch(at))
 	if err != nil {
 		return nil, nil, err
@@ -146,7 +146,7 @@ func (m *Memory) PatchAlert(ctx context.Context, scope auth.Scope, id string, p 
 		c.History = append(c.History, changes...)
 		m.alerts[id] = c
 	}
-	return cloneAlert(c), changes, nil
+	return c.Clone(), changes, nil
 }
 
 // CountAlerts implements Store.
@@ -238,7 +238,7 @@ func (m *Memory) AddFeedback(ctx context.Context, scope auth.Scope, fb schema.Fe
 	rec := newFeedbackRecord(a, fb)
 	rec.ID = int64(len(m.feedback) + 1)
 	m.feedback = append(m.feedback, rec)
-	c := cloneAlert(a)
+	c := a.Clone()
 	c.History = append(c.History, feedbackChange(fb))
 	m.alerts[a.AlertID] = c
 	return rec, nil

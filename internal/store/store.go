@@ -309,7 +309,7 @@ func joinStatuses(ss []schema.AlertStatus) string {
 // existing is nil when the alert is new. It never modifies its arguments.
 func Merge(existing, in *schema.Alert) (*schema.Alert, IngestResult, error) {
 	if existing == nil {
-		out := cloneAlert(in)
+		out := in.Clone()
 		if out.Status == "" {
 			out.Status = schema.StatusOpen
 		}
@@ -324,7 +324,7 @@ func Merge(existing, in *schema.Alert) (*schema.Alert, IngestResult, error) {
 	if in.Revision <= existing.Revision {
 		return existing, Unchanged, nil
 	}
-	out := cloneAlert(in)
+	out := in.Clone()
 	// Identity and triage stay as stored.
 	out.AlertID = existing.AlertID
 	out.TenantID = existing.TenantID
@@ -335,26 +335,6 @@ func Merge(existing, in *schema.Alert) (*schema.Alert, IngestResult, error) {
 	out.History = existing.History
 	out.UpdatedAt = max(existing.UpdatedAt, in.UpdatedAt)
 	return out, Updated, nil
-}
-
-// cloneAlert deep-copies the slices so stored alerts never alias a caller's.
-func cloneAlert(a *schema.Alert) *schema.Alert {
-	c := *a
-	c.InferenceIDs = slices.Clone(a.InferenceIDs)
-	c.TTPTechniques = slices.Clone(a.TTPTechniques)
-	c.LinkedEndpoints = slices.Clone(a.LinkedEndpoints)
-	c.LinkedAlerts = slices.Clone(a.LinkedAlerts)
-	c.History = slices.Clone(a.History)
-	if a.Chain != nil {
-		c.Chain = make([]schema.LateralHop, len(a.Chain))
-		for i, h := range a.Chain {
-			h.Accounts = slices.Clone(h.Accounts)
-			h.Kinds = slices.Clone(h.Kinds)
-			h.Techniques = slices.Clone(h.Techniques)
-			c.Chain[i] = h
-		}
-	}
-	return &c
 }
 
 // searchText is what AlertQuery.Text matches against.
