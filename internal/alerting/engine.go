@@ -476,6 +476,11 @@ func (e *Engine) ApplyTriage(ctx context.Context, a *schema.Alert) error {
 		return nil
 	}
 	applied := false
+	// The audit history only grows, so a record with fewer entries than the
+	// state holds is older than what was applied (the API's triage relay
+	// can republish, and two API replicas can publish out of order): it
+	// must not roll a resolved alert back to acknowledged.
+	stale := func(dst *schema.Alert) bool { return len(a.History) < len(dst.History) }
 	copyTriage := func(dst *schema.Alert) {
 		dst.Status, dst.Notes, dst.Assignee = a.Status, a.Notes, a.Assignee
 		dst.History = slices.Clone(a.History)
@@ -493,7 +498,7 @@ func (e *Engine) ApplyTriage(ctx context.Context, a *schema.Alert) error {
 				return nil, nil
 			}
 			inc := td.Incidents[a.AlertID]
-			if inc == nil {
+			if inc == nil || stale(&inc.Alert) {
 				return nil, nil
 			}
 			copyTriage(&inc.Alert)
@@ -512,7 +517,7 @@ func (e *Engine) ApplyTriage(ctx context.Context, a *schema.Alert) error {
 		err = e.st.Update(ctx, keys, func(cur [][]byte) ([]Write, error) {
 			applied = false
 			ep, derr := decodeEndpointDoc(cur[0])
-			if derr != nil || ep.Alert == nil || ep.Alert.AlertID != a.AlertID {
+			if derr != nil || ep.Alert == nil || ep.Alert.AlertID != a.AlertID || stale(ep.Alert) {
 				return nil, nil
 			}
 			copyTriage(ep.Alert)

@@ -356,6 +356,38 @@ func TestTriageForUnknownAlertsIsHarmless(t *testing.T) {
 	}
 }
 
+// Triage records can arrive out of order (the API's relay republishes, two
+// API replicas race): an older one must not undo a newer closure, or the
+// next positive would merge silently into an alert the analyst resolved.
+func TestStaleTriageIsIgnored(t *testing.T) {
+	t.Parallel()
+	e, _ := newTestEngine(t)
+	ctx := context.Background()
+	out, err := e.Process(ctx, attackRes("i1", "ws6", 0.9, tBase))
+	if err != nil || len(out) != 1 {
+		t.Fatalf("open: %v %v", out, err)
+	}
+	opened := out[0]
+	ack := opened.Clone()
+	ack.Status = schema.StatusAcknowledged
+	ack.History = []schema.StatusChange{{At: tBase + 60, Actor: "alice", Field: "status", From: "open", To: "acknowledged"}}
+	resolved := ack.Clone()
+	resolved.Status = schema.StatusResolved
+	resolved.History = append(resolved.History, schema.StatusChange{At: tBase + 120, Actor: "alice", Field: "status", From: "acknowledged", To: "resolved"})
+	for _, a := range []*schema.Alert{ack, resolved, ack} { // the last one is late
+		if err := e.ApplyTriage(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err = e.Process(ctx, attackRes("i2", "ws6", 0.9, tBase+10*minute))
+	if err != nil || len(out) != 1 {
+		t.Fatalf("after resolution: %v %v", out, err)
+	}
+	if out[0].AlertID == opened.AlertID || out[0].PreviousAlertID != opened.AlertID {
+		t.Fatalf("positive after resolution merged or unlinked: %+v", out[0])
+	}
+}
+
 // A corrupt state document is started afresh (and counted), not a reason to
 // stall the partition forever.
 func TestCorruptStateIsReset(t *testing.T) {

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/logster/logster/internal/auth"
@@ -168,25 +166,11 @@ func (s *server) patchAlert(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	for _, c := range changes {
 		s.m.triage.WithLabelValues(c.Field).Inc()
 	}
-	if len(changes) > 0 {
-		s.publish(r.Context(), a)
+	// The change committed with its outbox entry; publish it now so the
+	// alerts service knows before the analyst's next click (the relay's
+	// loop retries if the broker is unavailable).
+	if len(changes) > 0 && s.relay != nil {
+		s.relay.Flush(r.Context())
 	}
 	writeJSON(w, http.StatusOK, detail(a))
-}
-
-// publish sends the triaged alert to logster-alerts. The change is already
-// committed, so a failure is logged and counted, not returned to the
-// analyst; the next change of the alert publishes its full state again.
-func (s *server) publish(ctx context.Context, a *schema.Alert) {
-	if s.pub == nil {
-		return
-	}
-	// Detach from the request deadline: the analyst's change is stored, so
-	// the publish should get its own chance to finish.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := s.pub.PublishAlert(ctx, a); err != nil {
-		s.m.publishErr.Inc()
-		s.log.Error("publish triage change to logster-alerts", "alert_id", a.AlertID, "tenant_id", a.TenantID, "err", err)
-	}
 }

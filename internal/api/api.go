@@ -41,7 +41,10 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// Gatherer is served at /metrics (in standalone: every service's).
 	Gatherer prometheus.Gatherer
-	// Publisher receives alerts after a triage change; nil disables that.
+	// Relay publishes triage changes (the service starts its retry loop).
+	// When nil, a Publisher gets an unstarted relay of its own; with
+	// neither, triage changes stay queued in the store.
+	Relay     *TriageRelay
 	Publisher AlertPublisher
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
@@ -84,7 +87,7 @@ type server struct {
 	authn    *auth.Authenticator
 	authOn   bool
 	limiter  *limiter
-	pub      AlertPublisher
+	relay    *TriageRelay
 	gatherer prometheus.Gatherer
 	m        *metrics
 	cors     corsPolicy
@@ -97,7 +100,7 @@ func New(d Deps) http.Handler {
 		cfg:      d.Config,
 		log:      d.Log,
 		now:      d.Now,
-		pub:      d.Publisher,
+		relay:    d.Relay,
 		gatherer: d.Gatherer,
 		authOn:   d.Config.Auth != "disabled",
 	}
@@ -120,6 +123,9 @@ func New(d Deps) http.Handler {
 	s.authn = &auth.Authenticator{Tokens: d.Store, Now: s.now}
 	s.limiter = newLimiter(s.cfg.RateLimit, s.cfg.RateBurst, s.now)
 	s.m = newMetrics(d.Registerer, s.log)
+	if s.relay == nil && d.Publisher != nil {
+		s.relay = NewTriageRelay(d.Store, d.Publisher, s.log, d.Registerer)
+	}
 	s.cors = newCORS(d.Config.CORSOrigins)
 	if !s.authOn {
 		s.log.Warn("API AUTHENTICATION IS DISABLED: every caller can read and change every tenant's alerts; set api.auth: enabled outside a trusted single-user setup")

@@ -245,7 +245,6 @@ type metrics struct {
 	authFailures prometheus.Counter
 	rateLimited  prometheus.Counter
 	triage       *prometheus.CounterVec
-	publishErr   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
@@ -266,9 +265,6 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		triage: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "api_triage_changes_total", Help: "Audited analyst changes by field (status, notes, assignee, feedback).",
 		}, []string{"field"}),
-		publishErr: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "api_triage_publish_errors_total", Help: "Triage changes stored but not published to logster-alerts.",
-		}),
 	}
 	if reg != nil {
 		m.requests = reuse(reg, m.requests, log)
@@ -276,7 +272,6 @@ func newMetrics(reg prometheus.Registerer, log *slog.Logger) *metrics {
 		m.authFailures = reuse(reg, m.authFailures, log)
 		m.rateLimited = reuse(reg, m.rateLimited, log)
 		m.triage = reuse(reg, m.triage, log)
-		m.publishErr = reuse(reg, m.publishErr, log)
 	}
 	return m
 }

@@ -36,9 +36,10 @@ type ServiceOptions struct {
 }
 
 // Service is the whole api service: alert store, HTTP server, the consumer
-// of logster-alerts and the producer of triage changes. Start order is
-// producer, ingest, HTTP; Shutdown reverses it, so no triage change is
-// accepted after its publisher is gone, and the store closes last.
+// of logster-alerts and the relay that publishes triage changes. Start order
+// is producer, ingest, relay, HTTP; Shutdown reverses it, so no triage change
+// is accepted after its relay stopped, the relay's last attempt still has a
+// producer, and the store closes last.
 type Service struct {
 	Store   store.Store
 	Handler http.Handler
@@ -81,10 +82,12 @@ func NewService(ctx context.Context, cfg *config.Config, o ServiceOptions) (*Ser
 		prod.Shutdown(ctx) //nolint:errcheck // nothing was produced
 		return fail(err)
 	}
-	h := New(Deps{Store: st, Config: cfg.API, Log: log, Registerer: o.Registerer, Gatherer: o.Gatherer, Publisher: &Publisher{P: prod}})
+	relay := NewTriageRelay(st, &Publisher{P: prod}, log, o.Registerer)
+	h := New(Deps{Store: st, Config: cfg.API, Log: log, Registerer: o.Registerer, Gatherer: o.Gatherer, Relay: relay})
 	g := component.NewGroup(log)
 	g.Add("api-producer", prod)
 	g.Add("api-ingest", ing)
+	g.Add("api-triage-relay", relay)
 	svc := &Service{Store: st, Handler: h, group: g, owns: owns}
 	if !o.NoListener {
 		svc.server = NewServer(cfg.API, h, log)

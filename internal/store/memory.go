@@ -19,7 +19,17 @@ type Memory struct {
 	alerts   map[string]*schema.Alert // with History
 	feedback []FeedbackRecord
 	tokens   map[string]auth.Token
-	closed   bool
+	// outbox holds the ids of alerts whose triage change awaits
+	// publication, oldest first; draining marks them in flight.
+	outbox []outboxEntry
+	outSeq uint64
+	closed bool
+}
+
+type outboxEntry struct {
+	seq      uint64
+	alertID  string
+	inFlight bool
 }
 
 var _ Store = (*Memory)(nil)
@@ -145,8 +155,87 @@ func (m *Memory) PatchAlert(ctx context.Context, scope auth.Scope, id string, p 
 	if len(changes) > 0 {
 		c.History = append(c.History, changes...)
 		m.alerts[id] = c
+		m.outSeq++
+		m.outbox = append(m.outbox, outboxEntry{seq: m.outSeq, alertID: id})
 	}
 	return c.Clone(), changes, nil
+}
+
+// DrainTriage implements Store. Entries are claimed under the lock and
+// published without it, so a slow broker does not block readers.
+func (m *Memory) DrainTriage(ctx context.Context, max int, publish func(context.Context, *schema.Alert) error) (int, int, error) {
+	m.mu.Lock()
+	if err := m.check(ctx); err != nil {
+		m.mu.Unlock()
+		return 0, 0, err
+	}
+	type claim struct {
+		seqs []uint64
+		a    *schema.Alert
+	}
+	var claims []claim
+	byID := map[string]int{}
+	taken := 0
+	for i := range m.outbox {
+		e := &m.outbox[i]
+		if e.inFlight {
+			continue
+		}
+		if taken == max {
+			break
+		}
+		taken++
+		e.inFlight = true
+		if j, ok := byID[e.alertID]; ok {
+			claims[j-1].seqs = append(claims[j-1].seqs, e.seq)
+			continue
+		}
+		var a *schema.Alert
+		if cur, ok := m.alerts[e.alertID]; ok {
+			a = cur.Clone()
+		}
+		claims = append(claims, claim{seqs: []uint64{e.seq}, a: a})
+		byID[e.alertID] = len(claims)
+	}
+	m.mu.Unlock()
+
+	done := map[uint64]bool{} // published (or moot): forget
+	var err error
+	published := 0
+	for _, c := range claims {
+		if err == nil && c.a != nil {
+			if err = publish(ctx, c.a); err == nil {
+				published++
+			}
+		}
+		// An alert that vanished has nothing left to publish.
+		if err == nil || c.a == nil {
+			for _, s := range c.seqs {
+				done[s] = true
+			}
+		}
+	}
+
+	claimed := map[uint64]bool{}
+	for _, c := range claims {
+		for _, s := range c.seqs {
+			claimed[s] = true
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	kept := m.outbox[:0]
+	for _, e := range m.outbox {
+		if done[e.seq] {
+			continue
+		}
+		if claimed[e.seq] {
+			e.inFlight = false // not published: the next call retries it
+		}
+		kept = append(kept, e)
+	}
+	m.outbox = kept
+	return published, len(m.outbox), err
 }
 
 // CountAlerts implements Store.

@@ -10,20 +10,25 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 )
 
+// postgresTypes renders the shared schema text for this dialect.
+var postgresTypes = strings.NewReplacer(
+	"{{serial}}", "BIGSERIAL PRIMARY KEY",
+	"{{float}}", "DOUBLE PRECISION",
+	"{{bigint}}", "BIGINT",
+)
+
 var postgresDialect = &dialect{
-	name:      "postgres",
-	numbered:  true,
-	forUpdate: " FOR UPDATE",
-	contains:  func(h, n string) string { return "strpos(" + h + ", " + n + ") > 0" },
+	name:       "postgres",
+	numbered:   true,
+	forUpdate:  " FOR UPDATE",
+	skipLocked: " FOR UPDATE SKIP LOCKED",
+	contains:   func(h, n string) string { return "strpos(" + h + ", " + n + ") > 0" },
 	// A transaction-scoped advisory lock: replicas starting together apply
 	// the migrations one after the other, the later ones as no-ops.
 	lockMigrations: "SELECT pg_advisory_xact_lock(7465627361)",
 	migrations: []migration{
-		{1, render(schemaV1, strings.NewReplacer(
-			"{{serial}}", "BIGSERIAL PRIMARY KEY",
-			"{{float}}", "DOUBLE PRECISION",
-			"{{bigint}}", "BIGINT",
-		))},
+		{1, render(schemaV1, postgresTypes)},
+		{2, render(schemaV2, postgresTypes)},
 	},
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/logster/logster/internal/auth"
@@ -23,6 +24,13 @@ type dialect struct {
 	// forUpdate locks the selected row until commit (PostgreSQL); SQLite
 	// transactions already hold the write lock from BEGIN IMMEDIATE.
 	forUpdate string
+	// skipLocked, when set, claims outbox rows inside a transaction held
+	// while they are published, so replicas sharing the database drain
+	// disjoint rows (PostgreSQL: " FOR UPDATE SKIP LOCKED"). Without it
+	// (SQLite, one process) no transaction is held across the publish,
+	// because that would hold the database's only write lock for as long
+	// as the broker takes to answer.
+	skipLocked string
 	// contains(haystack, needle) as an SQL boolean.
 	contains func(haystack, needle string) string
 	// lockMigrations serializes migrations of concurrently starting
@@ -49,6 +57,9 @@ type migration struct {
 type sqlStore struct {
 	db *sql.DB
 	d  *dialect
+	// drainMu serializes DrainTriage where the dialect has no row claims
+	// (SQLite: one process owns the file).
+	drainMu sync.Mutex
 }
 
 // migrate applies pending migrations in one transaction. It is idempotent
@@ -432,6 +443,9 @@ func (s *sqlStore) PatchAlert(ctx context.Context, scope auth.Scope, id string, 
 		if err := s.insertHistory(ctx, tx, a.AlertID, a.TenantID, changes); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", s.d.name, err)
 		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO triage_outbox (alert_id, queued_at) VALUES ("+s.d.ph(1)+", "+s.d.ph(2)+")", id, epoch(at)); err != nil {
+			return nil, nil, fmt.Errorf("%s: queue triage change of alert %s: %w", s.d.name, id, err)
+		}
 	}
 	if a.History, err = s.history(ctx, tx, id); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", s.d.name, err)
@@ -440,6 +454,86 @@ func (s *sqlStore) PatchAlert(ctx context.Context, scope auth.Scope, id string, 
 		return nil, nil, fmt.Errorf("%s: commit patch of alert %s: %w", s.d.name, id, err)
 	}
 	return a, changes, nil
+}
+
+// DrainTriage implements Store.
+func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(context.Context, *schema.Alert) error) (int, int, error) {
+	var q querier = s.db
+	var tx *sql.Tx
+	if s.d.skipLocked == "" {
+		s.drainMu.Lock()
+		defer s.drainMu.Unlock()
+	} else {
+		var err error
+		if tx, err = s.db.BeginTx(ctx, nil); err != nil {
+			return 0, 0, fmt.Errorf("%s: begin: %w", s.d.name, err)
+		}
+		defer tx.Rollback() //nolint:errcheck // no-op after commit
+		q = tx
+	}
+	rows, err := q.QueryContext(ctx, "SELECT id, alert_id FROM triage_outbox ORDER BY id LIMIT "+s.d.ph(1)+s.d.skipLocked, max)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
+	}
+	var order []string // alert ids, oldest entry first
+	entries := map[string][]int64{}
+	for rows.Next() {
+		var id int64
+		var alertID string
+		if err := rows.Scan(&id, &alertID); err != nil {
+			rows.Close()
+			return 0, 0, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
+		}
+		if _, ok := entries[alertID]; !ok {
+			order = append(order, alertID)
+		}
+		entries[alertID] = append(entries[alertID], id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
+	}
+
+	var done []any
+	published := 0
+	var pubErr error
+	for _, id := range order {
+		a, err := s.loadAlert(ctx, q, id, false)
+		if err != nil {
+			return published, 0, fmt.Errorf("%s: %w", s.d.name, err)
+		}
+		if a != nil {
+			if a.History, err = s.history(ctx, q, id); err != nil {
+				return published, 0, fmt.Errorf("%s: %w", s.d.name, err)
+			}
+			if pubErr = publish(ctx, a); pubErr != nil {
+				break // keep this and the later entries, in order
+			}
+			published++
+		}
+		for _, e := range entries[id] {
+			done = append(done, e)
+		}
+	}
+	if len(done) > 0 {
+		phs := make([]string, len(done))
+		for i := range done {
+			phs[i] = s.d.ph(i + 1)
+		}
+		if _, err := q.ExecContext(ctx, "DELETE FROM triage_outbox WHERE id IN ("+strings.Join(phs, ", ")+")", done...); err != nil {
+			return published, 0, fmt.Errorf("%s: forget published triage changes: %w", s.d.name, err)
+		}
+	}
+	if tx != nil {
+		if err := tx.Commit(); err != nil {
+			return published, 0, fmt.Errorf("%s: commit triage outbox: %w", s.d.name, err)
+		}
+	}
+	var pending int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM triage_outbox").Scan(&pending); err != nil {
+		return published, 0, fmt.Errorf("%s: count triage outbox: %w", s.d.name, err)
+	}
+	return published, pending, pubErr
 }
 
 // CountAlerts implements Store.
@@ -763,6 +857,15 @@ var schemaV1 = []string{
 		created_by TEXT NOT NULL,
 		expires_at {{bigint}} NOT NULL,
 		revoked_at {{bigint}} NOT NULL
+	)`,
+}
+
+// schemaV2 adds the triage outbox (see Store.DrainTriage).
+var schemaV2 = []string{
+	`CREATE TABLE triage_outbox (
+		id        {{serial}},
+		alert_id  TEXT NOT NULL,
+		queued_at {{float}} NOT NULL
 	)`,
 }
 

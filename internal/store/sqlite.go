@@ -17,15 +17,19 @@ import (
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
 
+// sqliteTypes renders the shared schema text for this dialect.
+var sqliteTypes = strings.NewReplacer(
+	"{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT",
+	"{{float}}", "REAL",
+	"{{bigint}}", "INTEGER",
+)
+
 var sqliteDialect = &dialect{
 	name:     "sqlite",
 	contains: func(h, n string) string { return "instr(" + h + ", " + n + ") > 0" },
 	migrations: []migration{
-		{1, render(schemaV1, strings.NewReplacer(
-			"{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT",
-			"{{float}}", "REAL",
-			"{{bigint}}", "INTEGER",
-		))},
+		{1, render(schemaV1, sqliteTypes)},
+		{2, render(schemaV2, sqliteTypes)},
 	},
 }
 

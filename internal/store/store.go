@@ -64,6 +64,16 @@ type Store interface {
 	// the updated alert (with history) and the audit entries written (none
 	// when the patch changed nothing).
 	PatchAlert(ctx context.Context, scope auth.Scope, id string, p Patch, actor string, at time.Time) (*schema.Alert, []schema.StatusChange, error)
+	// DrainTriage publishes queued triage changes: PatchAlert queues the
+	// alert in the same transaction as the change (a transactional outbox),
+	// so a change can never be stored without being published eventually.
+	// DrainTriage hands up to max queued alerts, oldest first and each once,
+	// to publish with their current state (history included) and forgets
+	// those whose publish returned nil; the rest stay queued for the next
+	// call. It returns how many were published and how many remain queued.
+	// Replicas sharing a database never hand the same entry to two callers
+	// at once.
+	DrainTriage(ctx context.Context, max int, publish func(context.Context, *schema.Alert) error) (published, pending int, err error)
 	// CountAlerts counts the alerts in scope.
 	CountAlerts(ctx context.Context, scope auth.Scope) (int, error)
 	// ListEndpoints summarizes alerts per endpoint.

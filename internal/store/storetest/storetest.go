@@ -37,6 +37,8 @@ func Run(t *testing.T, open Opener) {
 		{"PatchFieldsAndHistory", testPatchFieldsAndHistory},
 		{"PatchConcurrent", testPatchConcurrent},
 		{"DetectionAfterClose", testDetectionAfterClose},
+		{"TriageOutbox", testTriageOutbox},
+		{"TriageOutboxConcurrentDrains", testTriageOutboxConcurrent},
 		{"Endpoints", testEndpoints},
 		{"Feedback", testFeedback},
 		{"Tokens", testTokens},
@@ -689,5 +691,131 @@ func testTokens(t *testing.T, s store.Store) {
 	}
 	if err := s.RevokeToken(ctx, "nope", at); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("revoke absent: %v", err)
+	}
+}
+
+// recorder is a publisher that remembers what it was given and fails on
+// demand.
+type recorder struct {
+	mu     sync.Mutex
+	got    []*schema.Alert
+	failOn string // alert id whose publish fails
+}
+
+func (r *recorder) publish(_ context.Context, a *schema.Alert) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a.AlertID == r.failOn {
+		return errors.New("broker unavailable")
+	}
+	r.got = append(r.got, a)
+	return nil
+}
+
+func (r *recorder) ids() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.got))
+	for i, a := range r.got {
+		out[i] = a.AlertID
+	}
+	return out
+}
+
+// A triage change is queued with the change itself and published, with the
+// alert's current state, until a publish succeeds; failures keep it queued.
+func testTriageOutbox(t *testing.T, s store.Store) {
+	a, b := Alert("acme", "ep1", 1, 1000), Alert("acme", "ep2", 1, 1000)
+	ingest(t, s, a, store.Created)
+	ingest(t, s, b, store.Created)
+	drain := func(r *recorder, max int) (int, int, error) {
+		t.Helper()
+		return s.DrainTriage(ctx, max, r.publish)
+	}
+	// Detection records queue nothing.
+	if n, pending, err := drain(&recorder{}, 10); n != 0 || pending != 0 || err != nil {
+		t.Fatalf("empty outbox: %d published, %d pending, %v", n, pending, err)
+	}
+	patch := func(id string, p store.Patch, sec int64) {
+		t.Helper()
+		if _, _, err := s.PatchAlert(ctx, auth.Everything, id, p, "alice", time.Unix(sec, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	patch(a.AlertID, store.Patch{Status: ptr(schema.StatusAcknowledged)}, 2000)
+	patch(b.AlertID, store.Patch{Notes: ptr("benign admin script")}, 2001)
+	patch(a.AlertID, store.Patch{Status: ptr(schema.StatusResolved), Comment: "contained"}, 2002)
+	patch(a.AlertID, store.Patch{Status: ptr(schema.StatusResolved)}, 2003) // no change: not queued
+
+	// The broker is down for a: nothing is published, nothing forgotten.
+	r := &recorder{failOn: a.AlertID}
+	n, pending, err := drain(r, 10)
+	if err == nil || n != 0 || pending != 3 || len(r.ids()) != 0 {
+		t.Fatalf("failing publish: %d published, %d pending, err %v, got %v", n, pending, err, r.ids())
+	}
+	// One entry at a time: the oldest first, with the alert's current state.
+	r = &recorder{}
+	if n, pending, err = drain(r, 1); n != 1 || pending != 2 || err != nil {
+		t.Fatalf("max 1: %d published, %d pending, %v", n, pending, err)
+	}
+	got := r.got[0]
+	if got.AlertID != a.AlertID || got.Status != schema.StatusResolved || len(got.History) != 2 || got.History[1].Comment != "contained" {
+		t.Fatalf("published %+v", got)
+	}
+	// a's later entry and b's; a failure on b keeps b (and only b).
+	r = &recorder{failOn: b.AlertID}
+	n, pending, err = drain(r, 10)
+	if err == nil || n != 0 || pending != 2 {
+		t.Fatalf("b failing first: %d published, %d pending, %v", n, pending, err)
+	}
+	r = &recorder{}
+	if n, pending, err = drain(r, 10); n != 2 || pending != 0 || err != nil || !slices.Equal(r.ids(), []string{b.AlertID, a.AlertID}) {
+		t.Fatalf("rest: %d published, %d pending, %v, %v", n, pending, err, r.ids())
+	}
+	if got := r.got[0]; got.Notes != "benign admin script" || len(got.History) != 1 {
+		t.Fatalf("b published as %+v", got)
+	}
+	if n, pending, err = drain(r, 10); n != 0 || pending != 0 || err != nil {
+		t.Fatalf("drained outbox: %d published, %d pending, %v", n, pending, err)
+	}
+}
+
+// Two drainers at once (two API replicas on one database, or a retry
+// overlapping the next tick) publish every queued change exactly once.
+func testTriageOutboxConcurrent(t *testing.T, s store.Store) {
+	const alerts = 40
+	want := make([]string, 0, alerts)
+	for i := range alerts {
+		a := Alert("acme", fmt.Sprintf("ep%d", i), 1, 1000)
+		ingest(t, s, a, store.Created)
+		if _, _, err := s.PatchAlert(ctx, auth.Everything, a.AlertID, store.Patch{Status: ptr(schema.StatusInvestigating)}, "alice", time.Unix(2000, 0)); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, a.AlertID)
+	}
+	r := &recorder{}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n, _, err := s.DrainTriage(ctx, 7, r.publish)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := r.ids()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("published %d (%v), want each of %d once", len(got), got, alerts)
 	}
 }

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/logster/logster/internal/schema"
+	"github.com/logster/logster/internal/store"
+)
+
+// Relay timing. A triage change is normally published by the request that
+// made it; the loop is the safety net for a broker outage, an API replica
+// that crashed between commit and publish, or a request that timed out.
+const (
+	relayBatch       = 100
+	relayPublishWait = 10 * time.Second // one publish, detached from the request
+	relaySweep       = 5 * time.Second  // look for entries other replicas left behind
+	relayBackoffMin  = 500 * time.Millisecond
+	relayBackoffMax  = 30 * time.Second
+)
+
+// TriageRelay publishes the triage outbox (store.DrainTriage) to
+// logster-alerts, so an analyst's change reaches the alerts service even
+// when the broker was unavailable at the time: the change and its outbox
+// entry commit together, and the entry stays until a publish is
+// acknowledged. Without this, a lost publish would let the alerts service
+// keep merging new positives into an alert the analyst had resolved.
+//
+// Flush publishes synchronously (the request path); Start runs the retry
+// loop. An unstarted relay still flushes, which is what handler tests use.
+type TriageRelay struct {
+	st  store.Store
+	pub AlertPublisher
+	log *slog.Logger
+
+	published prometheus.Counter
+	failures  prometheus.Counter
+	pending   prometheus.Gauge
+
+	kick    chan struct{}
+	failing atomic.Bool // the last attempt failed: requests do not wait on the broker
+	started atomic.Bool
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// NewTriageRelay builds a relay; nothing runs until Start.
+func NewTriageRelay(st store.Store, pub AlertPublisher, log *slog.Logger, reg prometheus.Registerer) *TriageRelay {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &TriageRelay{
+		st: st, pub: pub, log: log,
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "api_triage_published_total", Help: "Triage changes published to logster-alerts.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "api_triage_publish_errors_total", Help: "Failed attempts to publish queued triage changes to logster-alerts (they stay queued and are retried).",
+		}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "api_triage_outbox_pending", Help: "Triage changes stored but not yet published to logster-alerts.",
+		}),
+		kick: make(chan struct{}, 1),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if reg != nil {
+		r.published = reuse(reg, r.published, log)
+		r.failures = reuse(reg, r.failures, log)
+		r.pending = reuse(reg, r.pending, log)
+	}
+	return r
+}
+
+// Flush publishes what is queued before returning, unless the broker is
+// known to be failing: then the request does not wait and the loop retries.
+func (r *TriageRelay) Flush(ctx context.Context) {
+	if r.failing.Load() && r.started.Load() {
+		r.Kick()
+		return
+	}
+	// Detached from the request deadline: the change is stored, and its
+	// publish deserves its own chance to finish.
+	r.drain(context.WithoutCancel(ctx))
+}
+
+// Kick asks the loop to drain soon.
+func (r *TriageRelay) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// drain publishes until the outbox is empty or a publish fails.
+func (r *TriageRelay) drain(ctx context.Context) bool {
+	publish := func(ctx context.Context, a *schema.Alert) error {
+		pctx, cancel := context.WithTimeout(ctx, relayPublishWait)
+		defer cancel()
+		return r.pub.PublishAlert(pctx, a)
+	}
+	for {
+		n, pending, err := r.st.DrainTriage(ctx, relayBatch, publish)
+		r.published.Add(float64(n))
+		if err != nil {
+			r.failures.Inc()
+			r.failing.Store(true)
+			r.log.Error("publish triage changes to logster-alerts; they stay queued and are retried",
+				"published", n, "err", err)
+			return false
+		}
+		r.pending.Set(float64(pending))
+		r.failing.Store(false)
+		if n == 0 || pending == 0 {
+			return true
+		}
+	}
+}
+
+// Start runs the retry loop.
+func (r *TriageRelay) Start(context.Context) error {
+	r.started.Store(true)
+	go r.loop()
+	return nil
+}
+
+func (r *TriageRelay) loop() {
+	defer close(r.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-r.stop
+		cancel()
+	}()
+	wait := relaySweep
+	backoff := relayBackoffMin
+	t := time.NewTimer(0) // drain what earlier runs left behind right away
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-r.kick:
+		case <-t.C:
+		}
+		if r.drain(ctx) {
+			wait, backoff = relaySweep, relayBackoffMin
+		} else {
+			wait, backoff = backoff, min(2*backoff, relayBackoffMax)
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(wait)
+	}
+}
+
+// Shutdown stops the loop and makes one last attempt, bounded by ctx, so
+// a clean stop leaves nothing queued when the broker is reachable.
+func (r *TriageRelay) Shutdown(ctx context.Context) error {
+	r.once.Do(func() { close(r.stop) })
+	if r.started.Load() {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	r.drain(ctx)
+	return nil
+}
