@@ -114,6 +114,12 @@ func printEval(w io.Writer, rep *train.EvalReport) {
 			fmt.Fprintf(w, "  %-5s %-60.60s %s -> %v linked=%v %v\n", l.Set, l.File, l.Source, l.Targets, l.OK, l.Linked)
 		}
 	}
+	if len(mt.LateralUnexpected) > 0 {
+		fmt.Fprintln(w, "\nlateral-movement incidents in recordings without a recorded hop:")
+		for _, l := range mt.LateralUnexpected {
+			fmt.Fprintf(w, "  %-5s %-60.60s %v\n", l.Set, l.File, l.Linked)
+		}
+	}
 	if len(mt.Logistic) > 0 {
 		fmt.Fprintln(w, "\nbaseline: logistic regression on event-type counts, trained on the model's training recordings, test set:")
 		for _, k := range []string{"val_calibrated", "threshold_0.5"} {

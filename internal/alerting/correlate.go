@@ -32,8 +32,15 @@ const KindSharedAccount = "shared_account"
 //   - If s is not positive (its windows scored benign), s's own outbound
 //     evidence must name t: a benign host is only pulled into a chain by
 //     what it was seen doing, never by what the target says about it.
+//   - If t is not positive, s must be, and t's own records must show a
+//     remote execution from s (service, task, WMI, WinRM, DCOM, admin
+//     share; not a bare logon): the attacker's payload often looks
+//     ordinary on the target (a service started by services.exe), while
+//     the flagged source and the target's own record of what came in
+//     together make the hop. Evidence from before an analyst closed t's
+//     alert does not count.
 func findHop(s, t *observation, window float64) (schema.LateralHop, bool) {
-	if s == nil || t == nil || s.Endpoint == t.Endpoint || !t.Positive {
+	if s == nil || t == nil || s.Endpoint == t.Endpoint || (!s.Positive && !t.Positive) {
 		return schema.LateralHop{}, false
 	}
 	if s.FirstSeen > t.LastSeen+window || t.FirstSeen > s.LastSeen+window {
@@ -44,6 +51,7 @@ func findHop(s, t *observation, window float64) (schema.LateralHop, bool) {
 		accounts, techs    []string
 		first, last        float64
 		userConn, srcNamed bool
+		execOnTarget       bool // t records a remote execution from s
 	)
 	seen := func(l schema.EvidenceLink) {
 		if first == 0 || l.Timestamp < first {
@@ -59,6 +67,7 @@ func findHop(s, t *observation, window float64) (schema.LateralHop, bool) {
 		if attack.IsStrongLink(l.Kind) {
 			strong[l.Kind] = true
 			accounts = append(accounts, l.Account)
+			execOnTarget = execOnTarget || (attack.IsRemoteExecution(l.Kind) && l.Timestamp > t.ClosedThrough)
 		} else {
 			weak[l.Kind] = true
 			userConn = userConn || l.Account != ""
@@ -82,7 +91,7 @@ func findHop(s, t *observation, window float64) (schema.LateralHop, bool) {
 		seen(l)
 	}
 	shared := intersect(s.Accounts, t.Accounts)
-	if !s.Positive && !srcNamed {
+	if (!s.Positive && !srcNamed) || (!t.Positive && !execOnTarget) {
 		return schema.LateralHop{}, false
 	}
 	var kinds []string

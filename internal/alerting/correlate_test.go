@@ -184,11 +184,47 @@ func TestLateralMovementCorrelationRules(t *testing.T) {
 			},
 		},
 		{
-			name: "positive source, benign target: no hop (the target shows nothing)",
+			name: "positive source, benign target recording only a network logon from it: no hop",
 			rs: []*schema.InferenceResult{
 				psexecSource("s1", schema.PredictionAttack, 0.9),
 				res("t1", "ws6", schema.PredictionBenign, 0.1, tBase, evid([]string{ipWS6}, []string{pg}, nil,
 					link(schema.LinkRemoteLogon, "inbound", ipWS5, "", pg, 0, tBase+10, ""))),
+			},
+		},
+		{
+			name: "positive source, benign target recording a remote service install from it: hop",
+			rs: []*schema.InferenceResult{
+				psexecSource("s1", schema.PredictionAttack, 0.9),
+				res("t1", "ws6", schema.PredictionBenign, 0.3, tBase, evid([]string{ipWS6}, []string{pg}, nil,
+					link(schema.LinkRemoteLogon, "inbound", ipWS5, "", pg, 0, tBase+10, ""),
+					link(schema.LinkRemoteService, "inbound", ipWS5, "", pg, 0, tBase+11, "T1569.002"))),
+			},
+			hops: "ws5>ws6/remote_logon,remote_service,outbound_connect", count: 1,
+		},
+		{
+			name: "benign target first, positive source later: hop",
+			rs: []*schema.InferenceResult{
+				res("t1", "ws6", schema.PredictionBenign, 0.3, tBase, evid([]string{ipWS6}, []string{pg}, nil,
+					link(schema.LinkWinRM, "inbound", ipWS5, "", pg, 5985, tBase+12, "T1021.006"))),
+				psexecSource("s1", schema.PredictionAttack, 0.9),
+			},
+			hops: "ws5>ws6/winrm,outbound_connect", count: 1,
+		},
+		{
+			name: "benign source and benign target: nothing, whatever they record",
+			rs: []*schema.InferenceResult{
+				res("s1", "ws5", schema.PredictionBenign, 0.2, tBase, evid([]string{ipWS5}, []string{pg}, nil,
+					link(schema.LinkRemoteService, "outbound", "", "ws6", pg, 0, tBase+11, "T1569.002"))),
+				res("t1", "ws6", schema.PredictionBenign, 0.3, tBase, evid([]string{ipWS6}, []string{pg}, nil,
+					link(schema.LinkRemoteService, "inbound", ipWS5, "", pg, 0, tBase+11, "T1569.002"))),
+			},
+		},
+		{
+			name: "benign target with a remote execution from another host: nothing",
+			rs: []*schema.InferenceResult{
+				psexecSource("s1", schema.PredictionAttack, 0.9),
+				res("t1", "ws6", schema.PredictionBenign, 0.3, tBase, evid([]string{ipWS6}, []string{pg}, nil,
+					link(schema.LinkRemoteService, "inbound", "172.18.39.50", "", pg, 0, tBase+11, "T1569.002"))),
 			},
 		},
 		{
@@ -317,8 +353,8 @@ func TestLateralIncidentClosedThenNewHop(t *testing.T) {
 	}
 }
 
-// A false-positive verdict on an endpoint alert stops that endpoint from
-// being a lateral-movement target until it is positive again.
+// A false-positive verdict on an endpoint alert stops the evidence it covered
+// from making that endpoint a lateral-movement target; newer evidence does.
 func TestClosedEndpointIsNotATarget(t *testing.T) {
 	t.Parallel()
 	e, _ := newTestEngine(t)
@@ -331,6 +367,14 @@ func TestClosedEndpointIsNotATarget(t *testing.T) {
 	}
 	if lm := lateral(process(t, e, psexecSource("s1", schema.PredictionAttack, 0.8))); len(lm) != 0 {
 		t.Fatalf("closed endpoint used as a target: %+v", lm)
+	}
+	// New evidence after the verdict counts again: ws6, scored benign now,
+	// records a fresh remote service install from the flagged ws5.
+	later := res("t2", "ws6", schema.PredictionBenign, 0.3, tBase+10*minute, evid([]string{ipWS6}, []string{pg}, nil,
+		link(schema.LinkRemoteService, "inbound", ipWS5, "", pg, 0, tBase+10*minute+30, "T1569.002")))
+	lm := lateral(process(t, e, psexecSource("s2", schema.PredictionAttack, 0.8), later))
+	if len(lm) != 1 || lm[0].Chain[0].TargetEndpoint != "ws6" || lm[0].Chain[0].TargetAlertID != "" {
+		t.Fatalf("fresh evidence after the verdict: %+v", lm)
 	}
 }
 

@@ -137,7 +137,7 @@ func (e *Engine) Process(ctx context.Context, r *schema.InferenceResult) ([]*sch
 		return nil, nil
 	}
 	positive := r.Prediction == schema.PredictionAttack && r.AttackProb >= e.cfg.Threshold
-	if !positive && !hasSourceEvidence(r.Evidence) {
+	if !positive && !hasSourceEvidence(r.Evidence) && !hasTargetEvidence(r.Evidence) {
 		e.m.results.WithLabelValues(outcomeBelow).Inc()
 		return nil, nil
 	}
@@ -188,6 +188,23 @@ func hasSourceEvidence(ev *schema.Evidence) bool {
 			continue
 		}
 		if attack.IsStrongLink(l.Kind) || l.Account != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hasTargetEvidence reports whether a non-positive window shows this host
+// being acted on remotely (an inbound service, task, WMI, WinRM, DCOM or
+// admin-share action from a known peer) — the inbound half of a hop whose
+// source the model flagged. Inbound logons alone do not count: domain
+// controllers and file servers record them from every host all day.
+func hasTargetEvidence(ev *schema.Evidence) bool {
+	if ev == nil {
+		return false
+	}
+	for _, l := range ev.Links {
+		if l.Direction == attack.DirInbound && attack.IsRemoteExecution(l.Kind) && (l.PeerIP != "" || l.PeerHost != "") {
 			return true
 		}
 	}
@@ -533,6 +550,13 @@ func (e *Engine) ApplyTriage(ctx context.Context, a *schema.Alert) error {
 				if o := td.Obs[a.EndpointID]; o != nil {
 					if a.Status.Closed() && o.AlertID == a.AlertID {
 						o.Positive, o.AlertID = false, ""
+						o.ClosedThrough = max(o.ClosedThrough, o.LastSeen, a.LastSeen)
+						// What was done to it up to the verdict no longer
+						// makes it a target; later windows add fresh links
+						// (merged links keep their first timestamp).
+						o.Links = slices.DeleteFunc(o.Links, func(l schema.EvidenceLink) bool {
+							return l.Direction == attack.DirInbound && l.Timestamp <= o.ClosedThrough
+						})
 					} else if !a.Status.Closed() && o.AlertID == "" {
 						o.Positive, o.AlertID = true, a.AlertID
 					}

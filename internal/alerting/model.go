@@ -47,21 +47,25 @@ type observation struct {
 	Endpoint string          `json:"endpoint"`
 	Hostname string          `json:"hostname,omitempty"`
 	Platform schema.Platform `json:"platform,omitempty"`
-	// Positive: the endpoint has an open alert (AlertID). An endpoint that
-	// only shows outbound actions in benign-scored windows is kept as a
-	// possible source of a chain, never as a target.
-	Positive   bool                  `json:"positive"`
-	AlertID    string                `json:"alert_id,omitempty"`
-	Severity   schema.Severity       `json:"severity,omitempty"`
-	AttackProb float64               `json:"attack_prob,omitempty"`
-	Confidence float64               `json:"confidence,omitempty"`
-	FirstSeen  float64               `json:"first_seen"`
-	LastSeen   float64               `json:"last_seen"`
-	Addresses  []string              `json:"addresses,omitempty"`
-	Accounts   []string              `json:"accounts,omitempty"`
-	Links      []schema.EvidenceLink `json:"links,omitempty"`
-	Techniques []string              `json:"techniques,omitempty"`
-	Inferences []string              `json:"inferences,omitempty"` // latest few, for the incident's inference ids
+	// Positive: the endpoint has an open alert (AlertID). An endpoint whose
+	// windows scored benign is kept only when they show it acting on
+	// another host (a possible source) or being acted on remotely (a
+	// possible target of a flagged source); see findHop.
+	Positive bool `json:"positive"`
+	// ClosedThrough is the event time up to which an analyst closed this
+	// endpoint's alert: evidence up to then no longer makes it a target.
+	ClosedThrough float64               `json:"closed_through,omitempty"`
+	AlertID       string                `json:"alert_id,omitempty"`
+	Severity      schema.Severity       `json:"severity,omitempty"`
+	AttackProb    float64               `json:"attack_prob,omitempty"`
+	Confidence    float64               `json:"confidence,omitempty"`
+	FirstSeen     float64               `json:"first_seen"`
+	LastSeen      float64               `json:"last_seen"`
+	Addresses     []string              `json:"addresses,omitempty"`
+	Accounts      []string              `json:"accounts,omitempty"`
+	Links         []schema.EvidenceLink `json:"links,omitempty"`
+	Techniques    []string              `json:"techniques,omitempty"`
+	Inferences    []string              `json:"inferences,omitempty"` // latest few, for the incident's inference ids
 }
 
 // incident is one lateral-movement chain.

@@ -34,6 +34,14 @@ var strongKinds = map[string]bool{
 // to a bare connection).
 func IsStrongLink(kind string) bool { return strongKinds[kind] }
 
+// IsRemoteExecution reports whether a link kind shows one host running or
+// managing something on another (service, task, WMI, WinRM, DCOM, admin
+// share): the strong kinds without the logons, which on their own are what
+// every domain member does to file servers and domain controllers.
+func IsRemoteExecution(kind string) bool {
+	return strongKinds[kind] && kind != schema.LinkRemoteLogon && kind != schema.LinkExplicitLogon
+}
+
 // session is a network logon seen on this host: who came from where.
 type session struct {
 	peer    netip.Addr

@@ -99,8 +99,11 @@ type EvalMetrics struct {
 	RoleBaseline map[string]Metrics            `json:"baseline_flag_non_dc"`
 	Recordings   []RecordingResult             `json:"recordings"`
 	Lateral      []LinkResult                  `json:"lateral_movement"`
-	Techniques   []TechniqueRecall             `json:"technique_recall,omitempty"`
-	TTD          map[string]float64            `json:"time_to_detect_s"` // median per set
+	// LateralUnexpected lists recordings without a recorded hop in which
+	// the alerts engine still opened a lateral-movement incident.
+	LateralUnexpected []LinkResult       `json:"lateral_movement_unexpected"`
+	Techniques        []TechniqueRecall  `json:"technique_recall,omitempty"`
+	TTD               map[string]float64 `json:"time_to_detect_s"` // median per set
 	// Logistic is the non-graph baseline on the held-out test set, trained
 	// on the model's training recordings (event-type counts) and
 	// thresholded like the model (val-calibrated, same FPR budget) and at 0.5.
@@ -193,11 +196,11 @@ func Evaluate(ctx context.Context, m *gnn.Model, o EvalOptions) (*EvalReport, er
 			sort.Float64s(v)
 			mt.TTD[k] = v[len(v)/2]
 		}
-		links, err := lateralLinks(ctx, recs, rep.scored, split)
+		links, unexpected, err := lateralLinks(ctx, recs, rep.scored, split)
 		if err != nil {
 			return nil, err
 		}
-		mt.Lateral = links
+		mt.Lateral, mt.LateralUnexpected = links, unexpected
 		mt.Logistic = logisticOnSplit(rep.scored, o.Fit.Seed)
 		rep.Metrics = mt
 	}
@@ -322,24 +325,20 @@ func loadUnlabelled(ctx context.Context, file, name string, o Options) (*Recordi
 	return rec, nil
 }
 
-// lateralLinks feeds each lateral-movement recording's inference results,
-// in window-end order, through a fresh alerts engine (default alerts
-// configuration) and reports whether its source -> target hop became a
-// lateral-movement incident.
-func lateralLinks(ctx context.Context, recs []*Recording, scored []Scored, split Split) ([]LinkResult, error) {
-	var out []LinkResult
+// lateralLinks feeds each recording's inference results, in window-end
+// order, through a fresh alerts engine (default alerts configuration). For
+// lateral-movement recordings it reports whether the source -> target hop
+// became an incident; for the others, any incident at all is unexpected.
+func lateralLinks(ctx context.Context, recs []*Recording, scored []Scored, split Split) (links, unexpected []LinkResult, err error) {
 	bySample := map[*Sample]*schema.InferenceResult{}
 	for _, x := range scored {
 		bySample[x.Sample] = x.Result
 	}
 	ac := config.Default().Alerts
 	for _, r := range recs {
-		if len(r.Targets()) == 0 {
-			continue
-		}
 		eng, err := alerting.NewEngine(alerting.ConfigFrom(ac, config.Default().Redis), alerting.NewMemoryState(nil), nil, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var results []*schema.InferenceResult
 		for _, s := range r.Samples {
@@ -352,7 +351,7 @@ func lateralLinks(ctx context.Context, recs []*Recording, scored []Scored, split
 		for _, res := range results {
 			alerts, err := eng.Process(ctx, res)
 			if err != nil {
-				return nil, fmt.Errorf("lateral %s: %w", r.Path, err)
+				return nil, nil, fmt.Errorf("lateral %s: %w", r.Path, err)
 			}
 			for _, a := range alerts {
 				for _, h := range a.Chain {
@@ -370,9 +369,15 @@ func lateralLinks(ctx context.Context, recs []*Recording, scored []Scored, split
 			lr.Linked = append(lr.Linked, h)
 		}
 		sort.Strings(lr.Linked)
-		out = append(out, lr)
+		switch {
+		case len(r.Targets()) > 0:
+			links = append(links, lr)
+		case len(hops) > 0:
+			lr.OK = false
+			unexpected = append(unexpected, lr)
+		}
 	}
-	return out, nil
+	return links, unexpected, nil
 }
 
 var techniqueRe = regexp.MustCompile(`T\d{4}(?:[._]\d{3})?`)

@@ -227,3 +227,45 @@ func TestRecordingLevelDetection(t *testing.T) {
 		t.Fatalf("time to detect %v, want 140", got.TimeToDetect)
 	}
 }
+
+// The eval's lateral report: a recorded hop linked through the alerts
+// engine (here: flagged source, benign-scored target that records the
+// remote service install) counts as linked; the same hop in a recording
+// without a recorded hop is reported as unexpected.
+func TestLateralLinksReport(t *testing.T) {
+	t.Parallel()
+	result := func(id, host string, pred schema.Prediction, prob float64, ev *schema.Evidence) *schema.InferenceResult {
+		return &schema.InferenceResult{
+			SchemaVersion: schema.Version, InferenceID: id, TenantID: "default", EndpointID: host, Hostname: host,
+			Platform: schema.PlatformWindows, WindowStart: 1000, WindowEnd: 1180, Prediction: pred,
+			AttackProb: prob, Confidence: max(prob, 1-prob), Threshold: 0.9, ModelVersion: "m", NumNodes: 10, Evidence: ev,
+		}
+	}
+	build := func(path string, seed *labels.SeedFile, tag string) (*Recording, []Scored) {
+		src := &Sample{Recording: path, Host: "ws5"}
+		dst := &Sample{Recording: path, Host: "ws6"}
+		r := &Recording{Path: path, Seed: seed, Samples: []*Sample{src, dst}}
+		return r, []Scored{
+			{Sample: src, Result: result(tag+"s", "ws5", schema.PredictionAttack, 0.97, &schema.Evidence{
+				LocalAddresses: []string{"10.0.0.5"}, Accounts: []string{`corp\eve`}})},
+			{Sample: dst, Result: result(tag+"t", "ws6", schema.PredictionBenign, 0.4, &schema.Evidence{
+				LocalAddresses: []string{"10.0.0.6"}, Accounts: []string{`corp\eve`},
+				Links: []schema.EvidenceLink{{Kind: schema.LinkRemoteService, Direction: "inbound", PeerIP: "10.0.0.5",
+					Account: `corp\eve`, Timestamp: 1100, Technique: "T1569.002"}}})},
+		}
+	}
+	lm, s1 := build("windows/lateral_movement/a.zip",
+		&labels.SeedFile{LateralMovement: &labels.LateralMovement{Source: "ws5", Targets: []string{"ws6"}}}, "a")
+	other, s2 := build("windows/execution/b.zip", &labels.SeedFile{}, "b")
+	quiet := &Recording{Path: "windows/execution/c.zip"}
+	links, unexpected, err := lateralLinks(t.Context(), []*Recording{lm, other, quiet}, append(s1, s2...), Split{Test: []string{lm.Path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(links) != 1 || !links[0].OK || links[0].Set != "test" || strings.Join(links[0].Linked, ",") != "ws5 -> ws6" {
+		t.Fatalf("links %+v", links)
+	}
+	if len(unexpected) != 1 || unexpected[0].File != other.Path || unexpected[0].OK {
+		t.Fatalf("unexpected %+v", unexpected)
+	}
+}
