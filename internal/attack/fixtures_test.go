@@ -105,3 +105,12 @@ func withLogonID(e *schema.NormalizedEvent, id string) *schema.NormalizedEvent {
 	}
 	return e
 }
+
+// objEv is a Security 4662 operation on an object by user.
+func objEv(host, server, typ, name, user string, props ...string) *schema.NormalizedEvent {
+	return ev(host, schema.EventObjectAccess, t0, "o-"+server+name+user, schema.EventData{
+		NativeID: 4662,
+		User:     &schema.User{Name: user, Domain: "THESHIRE", LogonID: "0x824909"},
+		Object:   &schema.Object{Server: server, Type: typ, Name: name, Operation: "Object Access", AccessMask: "0x100", Properties: props},
+	})
+}

@@ -2,6 +2,7 @@ package attack
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/logster/logster/internal/schema"
@@ -152,7 +153,7 @@ var Rules = []Rule{
 		Pattern:    "ADMIN$ or a drive share (C$, D$, ...) accessed over the network (Security 5140/5145) by a user account.",
 		Quiet:      "Machine accounts ($), SYSVOL/NETLOGON and plain IPC$ sessions (Group Policy, domain logons) are excluded.",
 		match: func(ev *event) bool {
-			return isAdminShare(shareName(ev)) && shareByUser(ev)
+			return isAdminShare(shareName(ev)) && byUser(ev)
 		},
 	},
 	{
@@ -161,7 +162,7 @@ var Rules = []Rule{
 		Pattern:    "IPC$ named pipe svcctl opened by a user (Security 5145): remote Service Control Manager.",
 		Quiet:      "Only the svcctl pipe; the lsarpc/samr/srvsvc traffic of ordinary domain members is ignored.",
 		match: func(ev *event) bool {
-			return shareName(ev) == "IPC$" && shareRelative(ev) == "svcctl" && shareByUser(ev)
+			return shareName(ev) == "IPC$" && shareRelative(ev) == "svcctl" && byUser(ev)
 		},
 	},
 	{
@@ -170,7 +171,7 @@ var Rules = []Rule{
 		Pattern:    "IPC$ named pipe atsvc opened by a user (Security 5145): remote Task Scheduler.",
 		Quiet:      "Only the atsvc pipe, only user accounts.",
 		match: func(ev *event) bool {
-			return shareName(ev) == "IPC$" && shareRelative(ev) == "atsvc" && shareByUser(ev)
+			return shareName(ev) == "IPC$" && shareRelative(ev) == "atsvc" && byUser(ev)
 		},
 	},
 	{
@@ -367,9 +368,31 @@ var Rules = []Rule{
 	{
 		ID: "dcsync", Techniques: []string{"T1003.006"}, EventTypes: cmdEvents,
 		Pattern: "DCSync tooling: lsadump::dcsync, Invoke-DCSync.",
-		Quiet:   "Tool-specific strings. (Directory-service 4662 replication rights need a typed field the normalizer does not produce yet.)",
+		Quiet:   "Tool-specific strings.",
 		match: func(ev *event) bool {
 			return strings.Contains(ev.text(), "dcsync")
+		},
+	},
+	{
+		ID: "dcsync-replication-rights", Techniques: []string{"T1003.006"},
+		EventTypes: []schema.EventType{schema.EventObjectAccess},
+		Pattern:    "Directory replication rights (DS-Replication-Get-Changes, -Get-Changes-All, -Get-Changes-In-Filtered-Set) used on a directory object by a user account (Security 4662): a replication request from something that is not a domain controller.",
+		Quiet:      "Domain controllers replicate as their machine accounts (DC$), which are excluded, as are other directory operations.",
+		match: func(ev *event) bool {
+			o := ev.Data.Object
+			return o != nil && strings.EqualFold(o.Server, "DS") && byUser(ev) &&
+				slices.ContainsFunc(o.Properties, func(g string) bool { return replicationRights[g] })
+		},
+	},
+	{
+		ID: "dpapi-backupkey-read", Techniques: []string{"T1003.004"},
+		EventTypes: []schema.EventType{schema.EventObjectAccess},
+		Pattern:    "The domain's DPAPI backup key secret (LSA secret BCKUPKEY) read by a user account (Security 4662), as lsadump::backupkeys does.",
+		Quiet:      "Only the BCKUPKEY secrets, and only by user accounts (domain controllers read them as themselves).",
+		match: func(ev *event) bool {
+			o := ev.Data.Object
+			return o != nil && strings.EqualFold(o.Server, "LSA") && byUser(ev) &&
+				strings.Contains(strings.ToUpper(o.Name), "BCKUPKEY")
 		},
 	},
 	{
@@ -799,7 +822,16 @@ func shareRelative(ev *event) string {
 
 // shareByUser reports whether a share access was made by a user account
 // (not a machine account refreshing Group Policy).
-func shareByUser(ev *event) bool {
+// replicationRights are the extended rights a DCSync requests.
+var replicationRights = map[string]bool{
+	"1131f6aa-9c07-11d1-f79f-00c04fc2dcd2": true, // DS-Replication-Get-Changes
+	"1131f6ad-9c07-11d1-f79f-00c04fc2dcd2": true, // DS-Replication-Get-Changes-All
+	"89e95b76-444d-4c62-991a-0facbeda640c": true, // DS-Replication-Get-Changes-In-Filtered-Set
+}
+
+// byUser reports whether the event's subject is a user account (not a
+// machine account, System or a service).
+func byUser(ev *event) bool {
 	u := ev.Data.User
 	return u != nil && canonAccount(u.Name, u.Domain) != ""
 }
@@ -815,7 +847,7 @@ var toolExtensions = []string{".exe", ".dll", ".sys", ".ps1", ".psm1", ".bat", "
 	".js", ".jse", ".hta", ".scr", ".msi", ".sct", ".xml", ".aspx"}
 
 func isAdminShareToolWrite(ev *event) bool {
-	if !isAdminShare(shareName(ev)) || !shareByUser(ev) {
+	if !isAdminShare(shareName(ev)) || !byUser(ev) {
 		return false
 	}
 	rel := shareRelative(ev)

@@ -17,6 +17,11 @@ const (
 	dcom    = `C:\windows\system32\svchost.exe -k DcomLaunch -p`
 )
 
+const (
+	domainDNS  = "19195a5b-6da0-11d0-afd3-00c04fd930c9" // the domainDNS class
+	getChanges = "1131f6aa-9c07-11d1-f79f-00c04fc2dcd2" // DS-Replication-Get-Changes
+)
+
 type ruleCase struct {
 	name string
 	rule string
@@ -45,6 +50,15 @@ var ruleCases = []ruleCase{
 	{"PowerShell host pipe", "psexec-service", ev("ws6", schema.EventPipeCreate, t0, "pipe2", schema.EventData{File: &schema.File{Path: `\PSHost.132450922166201433.4312.DefaultAppDomain.powershell`}}), false},
 	{"psexec to host", "psexec-client", procEv("ws5", `C:\Tools\PsExec64.exe`, `PsExec64.exe \\ws6 -s cmd.exe`, userPG, cmdExe, ""), true},
 	{"psexec local", "psexec-client", procEv("ws5", `C:\Tools\PsExec.exe`, `PsExec.exe  -accepteula -s reg save HKLM\security\policy\secrets C:\x`, userPG, cmdExe, ""), false},
+	// directory and LSA objects (Security 4662), as in the OTRF recordings
+	{"DCSync Get-Changes by a user", "dcsync-replication-rights", objEv("mordordc", "DS", domainDNS, "3933c65d-ac7f-4c79-b5b7-ad0fb941333c", "pgustavo", getChanges, domainDNS), true},
+	{"DCSync Get-Changes-All by a user", "dcsync-replication-rights", objEv("mordordc", "DS", domainDNS, "3933c65d-ac7f-4c79-b5b7-ad0fb941333c", "pgustavo", "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2"), true},
+	{"replication by the DC itself", "dcsync-replication-rights", objEv("mordordc", "DS", domainDNS, "3933c65d-ac7f-4c79-b5b7-ad0fb941333c", "MORDORDC$", getChanges, domainDNS), false},
+	{"ntSecurityDescriptor read (PowerView)", "dcsync-replication-rights", objEv("mordordc", "DS", domainDNS, "3933c65d-ac7f-4c79-b5b7-ad0fb941333c", "pgustavo", domainDNS), false},
+	{"replication GUID on an LSA object", "dcsync-replication-rights", objEv("mordordc", "LSA", "SecretObject", "x", "pgustavo", getChanges), false},
+	{"DPAPI backup key read by a user", "dpapi-backupkey-read", objEv("mordordc", "LSA", "SecretObject", `Policy\Secrets\G$BCKUPKEY_PREFERRED`, "pgustavo"), true},
+	{"LSA secret read by LOCAL SERVICE", "dpapi-backupkey-read", objEv("ws5", "LSA", "SecretObject", `Policy\Secrets\G$BCKUPKEY_PREFERRED`, "LOCAL SERVICE"), false},
+	{"other LSA secret by a user", "dpapi-backupkey-read", objEv("mordordc", "LSA", "SecretObject", `Policy\Secrets\DefaultPassword`, "pgustavo"), false},
 	// SMB
 	{"C$ by user", "admin-share-access", shareEv("ws6", "C$", `Windows\System32\wlbsctrl.dll`, "pgustavo", "172.18.39.5", "0x2"), true},
 	{"ADMIN$ by user", "admin-share-access", shareEv("ws6", "ADMIN$", "", "pgustavo", "172.18.39.5", ""), true},

@@ -295,6 +295,27 @@ func appendData(dst []byte, d *schema.EventData) []byte {
 		o.str("member", g.Member)
 		w.b = o.close()
 	}
+	if ob := d.Object; ob != nil {
+		w.key("object")
+		o := open(w.b)
+		o.str("server", ob.Server)
+		o.str("type", ob.Type)
+		o.str("name", ob.Name)
+		o.str("operation", ob.Operation)
+		o.str("access_mask", ob.AccessMask)
+		if len(ob.Properties) > 0 {
+			o.key("properties")
+			o.b = append(o.b, '[')
+			for i, p := range ob.Properties {
+				if i > 0 {
+					o.b = append(o.b, ',')
+				}
+				o.b = appendString(o.b, p)
+			}
+			o.b = append(o.b, ']')
+		}
+		w.b = o.close()
+	}
 	return w.close()
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -377,6 +378,40 @@ func TestWFPConnectionProcessIDSpellings(t *testing.T) {
 		o := normalizeOne(t, n, Input{Value: []byte(rec)})
 		if len(o.errs) != 0 || len(o.events) != 1 || o.events[0].Data.Process == nil || o.events[0].Data.Process.PID != 1234 {
 			t.Fatalf("%s: %+v", key, o)
+		}
+	}
+}
+
+func TestGUIDHelpers(t *testing.T) {
+	const repl, all = "1131f6aa-9c07-11d1-f79f-00c04fc2dcd2", "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2"
+	cases := []struct {
+		in   string
+		max  int
+		want []string
+	}{
+		{"%%7688\r\n\t\t{1131F6AA-9C07-11D1-F79F-00C04FC2DCD2}\r\n\t{" + all + "}\r\n", 16, []string{repl, all}},
+		{"{" + repl + "}{" + repl + "}", 16, []string{repl}}, // duplicates
+		{"{" + repl + "} {" + all + "}", 1, []string{repl}},  // capped
+		{"{1131f6aa-9c07-11d1-f79f-00c04fc2dcd2", 16, nil},   // truncated
+		{"{1131f6aa-9c07-11d1-f79f-00c04fc2dcdz}", 16, nil},  // not hex
+		{"{{" + repl + "}}", 16, []string{repl}},             // nested braces
+		{"{1131f6aa+9c07-11d1-f79f-00c04fc2dcd2}", 16, nil},  // wrong separator
+		{"", 16, nil}, {"-", 16, nil}, {"{", 16, nil}, {"{}", 16, nil},
+	}
+	for _, c := range cases {
+		if got := guidList(c.in, c.max); !slices.Equal(got, c.want) {
+			t.Errorf("guidList(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+	}
+	for in, want := range map[string]string{
+		"%{19195A5B-6DA0-11D0-AFD3-00C04FD930C9}": "19195a5b-6da0-11d0-afd3-00c04fd930c9",
+		"{19195a5b-6da0-11d0-afd3-00c04fd930c9}":  "19195a5b-6da0-11d0-afd3-00c04fd930c9",
+		" SecretObject ":                          "SecretObject",
+		"%{not-a-guid}":                           "%{not-a-guid}",
+		"CN=Users,DC=theshire,DC=local":           "CN=Users,DC=theshire,DC=local",
+	} {
+		if got := bareGUID(in); got != want {
+			t.Errorf("bareGUID(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package normalize
 import (
 	"crypto/sha1"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -249,3 +250,65 @@ func truncate(s string, n int) string {
 // lowerCopy lower-cases s into memory of its own (s may be a view into a
 // parser buffer that is reused after the call).
 func lowerCopy(s string) string { return strings.ToLower(strings.Clone(s)) }
+
+// maxObjectProperties bounds the GUIDs kept from one 4662 Properties list
+// (a DS write can list hundreds of attributes; replication rights, the ones
+// detection needs, come first).
+const maxObjectProperties = 16
+
+// isGUID reports whether s is 36 characters of 8-4-4-4-12 hex digits.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// bareGUID turns the "%{19195a5b-...}" form Security events use for
+// directory classes and objects into the lower-case GUID; anything else
+// (a distinguished name, "SecretObject") is returned trimmed.
+func bareGUID(s string) string {
+	t := strings.TrimSpace(s)
+	t = strings.TrimPrefix(t, "%")
+	if len(t) == 38 && t[0] == '{' && t[37] == '}' && isGUID(t[1:37]) {
+		return strings.ToLower(t[1:37])
+	}
+	return strings.TrimSpace(s)
+}
+
+// guidList extracts the brace-enclosed GUIDs of a 4662 Properties value
+// ("%%7688 {1131f6aa-...} {19195a5b-...}"), lower-case and de-duplicated,
+// at most max of them; the %% message ids and layout are dropped.
+func guidList(s string, max int) []string {
+	var out []string
+	for i := 0; i+38 <= len(s) && len(out) < max; {
+		j := strings.IndexByte(s[i:], '{')
+		if j < 0 || i+j+38 > len(s) {
+			break
+		}
+		i += j
+		if s[i+37] == '}' && isGUID(s[i+1:i+37]) {
+			g := strings.ToLower(s[i+1 : i+37])
+			if !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+			i += 38
+			continue
+		}
+		i++
+	}
+	return out
+}

@@ -517,6 +517,18 @@ func fillSecurity(w *winRecord, ev *schema.NormalizedEvent) (schema.EventType, b
 			d.Network = &schema.Network{Direction: "inbound", SrcIP: ip, SrcPort: port(w.get("IpPort"))}
 		}
 		return schema.EventShareAccess, true
+	case 4662:
+		d.User = subjectUser(w)
+		o := &schema.Object{
+			Server:     w.get("ObjectServer"),
+			Type:       bareGUID(w.get("ObjectType")),
+			Name:       bareGUID(w.get("ObjectName")),
+			Operation:  dash(w.get("OperationType")),
+			AccessMask: w.get("AccessMask"),
+			Properties: guidList(w.get("Properties"), maxObjectProperties),
+		}
+		d.Object = o
+		return schema.EventObjectAccess, true
 	case 5156:
 		n := &schema.Network{
 			Protocol: ipProtocol(w.get("Protocol")),

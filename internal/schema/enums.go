@@ -60,6 +60,7 @@ const (
 	EventTaskCreate       EventType = "task_create"       // 4698
 	EventTaskUpdate       EventType = "task_update"       // 4702
 	EventShareAccess      EventType = "share_access"      // 5140, 5145
+	EventObjectAccess     EventType = "object_access"     // 4662 (directory, LSA, WMI objects)
 	EventWMIActivity      EventType = "wmi_activity"      // WMI-Activity 5861
 	EventWMISubscription  EventType = "wmi_subscription"  // Sysmon 19/20/21
 	EventScriptBlock      EventType = "script_block"      // PowerShell 4104
@@ -83,7 +84,7 @@ var AllEventTypes = []EventType{
 	EventKerberosTGT, EventKerberosService, EventNTLMAuth, EventUserCreate, EventGroupMemberAdd,
 	EventServiceInstall, EventTaskCreate, EventTaskUpdate, EventShareAccess,
 	EventWMIActivity, EventWMISubscription, EventScriptBlock, EventPowerShellInvoke,
-	EventSyscall, EventLogCleared,
+	EventSyscall, EventLogCleared, EventObjectAccess,
 }
 
 var eventTypeSet = func() map[EventType]struct{} {

@@ -60,6 +60,7 @@ type EventData struct {
 	Share    *Share    `json:"share,omitempty"`
 	WMI      *WMI      `json:"wmi,omitempty"`
 	Group    *Group    `json:"group,omitempty"`
+	Object   *Object   `json:"object,omitempty"`
 }
 
 // Process identifies a process. GUID is the stable identity: Sysmon's
@@ -193,6 +194,20 @@ type Share struct {
 	Path         string `json:"path,omitempty"` // local path of the share
 	RelativeName string `json:"relative_target,omitempty"`
 	AccessMask   string `json:"access_mask,omitempty"`
+}
+
+// Object is an operation on a securable object that Security 4662 audits:
+// an Active Directory object (Server "DS"), an LSA secret or policy object,
+// a WMI namespace.
+type Object struct {
+	Server     string `json:"server,omitempty"` // DS, LSA, WMI
+	Type       string `json:"type,omitempty"`   // class, e.g. the domainDNS schema GUID for DS
+	Name       string `json:"name,omitempty"`
+	Operation  string `json:"operation,omitempty"`
+	AccessMask string `json:"access_mask,omitempty"`
+	// Properties are the property sets, properties and extended rights the
+	// operation used, as lower-case GUIDs without braces (DS).
+	Properties []string `json:"properties,omitempty"`
 }
 
 // WMI is a WMI operation or permanent event subscription.
