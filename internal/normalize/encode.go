@@ -73,6 +73,22 @@ func (w *objWriter) str(k, v string) {
 	}
 }
 
+// strs writes a non-empty string list (omitempty, like encoding/json).
+func (w *objWriter) strs(k string, vs []string) {
+	if len(vs) == 0 {
+		return
+	}
+	w.key(k)
+	w.b = append(w.b, '[')
+	for i, v := range vs {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendString(w.b, v)
+	}
+	w.b = append(w.b, ']')
+}
+
 func (w *objWriter) i64(k string, v int64) {
 	if v != 0 {
 		w.key(k)
@@ -231,17 +247,7 @@ func appendData(dst []byte, d *schema.EventData) []byte {
 		o.str("arch", s.Arch)
 		o.boolPtr("success", s.Success)
 		o.i64Ptr("exit", s.Exit)
-		if len(s.Args) > 0 {
-			o.key("args")
-			o.b = append(o.b, '[')
-			for i, a := range s.Args {
-				if i > 0 {
-					o.b = append(o.b, ',')
-				}
-				o.b = appendString(o.b, a)
-			}
-			o.b = append(o.b, ']')
-		}
+		o.strs("args", s.Args)
 		o.str("auid", s.AUID)
 		o.str("key", s.Key)
 		o.str("comm", s.Comm)
@@ -303,17 +309,7 @@ func appendData(dst []byte, d *schema.EventData) []byte {
 		o.str("name", ob.Name)
 		o.str("operation", ob.Operation)
 		o.str("access_mask", ob.AccessMask)
-		if len(ob.Properties) > 0 {
-			o.key("properties")
-			o.b = append(o.b, '[')
-			for i, p := range ob.Properties {
-				if i > 0 {
-					o.b = append(o.b, ',')
-				}
-				o.b = appendString(o.b, p)
-			}
-			o.b = append(o.b, ']')
-		}
+		o.strs("properties", ob.Properties)
 		w.b = o.close()
 	}
 	return w.close()
