@@ -114,3 +114,16 @@ func objEv(host, server, typ, name, user string, props ...string) *schema.Normal
 		Object:   &schema.Object{Server: server, Type: typ, Name: name, Operation: "Object Access", AccessMask: "0x100", Properties: props},
 	})
 }
+
+// tgsEv is a Security 4769 service ticket request.
+func tgsEv(service, user, enc, status string) *schema.NormalizedEvent {
+	outcome := "success"
+	if status != "0x0" {
+		outcome = "failure"
+	}
+	return ev("mordordc", schema.EventKerberosService, t0, "k-"+service+enc+status, schema.EventData{
+		NativeID: 4769, Outcome: outcome,
+		Logon: &schema.Logon{TargetUser: user, TargetDomain: "THESHIRE.LOCAL", ServiceName: service, SourceIP: "172.18.39.5",
+			Status: status, TicketEncryption: enc},
+	})
+}

@@ -88,9 +88,6 @@ server's replies would make every client's address look like its own).
 
 ## Known gaps
 
-- Kerberoasting via 4769 with RC4 tickets needs the ticket encryption type
-  as a typed field; until the normalizer provides it only the tooling rule
-  (` + "`kerberoasting`" + `) reports the technique.
 - Outbound connections made by System (kernel SMB) and svchost.exe (RPCSS) are
   kept as plain connection links: they are how DCOM/SMB leave a host, but they
   are also Group Policy and domain traffic, so the alerts service does not

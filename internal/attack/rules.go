@@ -427,9 +427,25 @@ var Rules = []Rule{
 	{
 		ID: "kerberoasting", Techniques: []string{"T1558.003"}, EventTypes: cmdEvents,
 		Pattern: "Kerberoasting tooling: Invoke-Kerberoast, Rubeus kerberoast, KerberosRequestorSecurityToken.",
-		Quiet:   "Tool-specific strings. (4769 with RC4 tickets needs the ticket encryption type, which the normalizer does not type yet.)",
+		Quiet:   "Tool-specific strings.",
 		match: func(ev *event) bool {
 			return containsAny(ev.text(), "kerberoast", "kerberosrequestorsecuritytoken")
+		},
+	},
+	{
+		ID: "kerberoast-rc4-ticket", Techniques: []string{"T1558.003"},
+		EventTypes: []schema.EventType{schema.EventKerberosService},
+		Pattern:    "A service ticket issued with RC4 encryption (4769, ticket encryption 0x17/0x18) to a user account for a user-run service: what Kerberoasting tools request so the ticket can be cracked offline.",
+		Quiet:      "Tickets for computer accounts (name$) and krbtgt, failed requests and AES tickets do not match; domains that still run services on RC4 will see this rule fire on their normal traffic.",
+		match: func(ev *event) bool {
+			l := ev.Data.Logon
+			if l == nil || ev.Data.Outcome == "failure" || (l.TicketEncryption != "0x17" && l.TicketEncryption != "0x18") {
+				return false
+			}
+			svc := strings.ToLower(l.ServiceName)
+			user, _, _ := strings.Cut(l.TargetUser, "@")
+			return svc != "" && !strings.HasSuffix(svc, "$") && svc != "krbtgt" && !strings.HasPrefix(svc, "krbtgt/") &&
+				user != "" && !strings.HasSuffix(user, "$")
 		},
 	},
 	{

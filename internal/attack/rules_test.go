@@ -59,6 +59,13 @@ var ruleCases = []ruleCase{
 	{"DPAPI backup key read by a user", "dpapi-backupkey-read", objEv("mordordc", "LSA", "SecretObject", `Policy\Secrets\G$BCKUPKEY_PREFERRED`, "pgustavo"), true},
 	{"LSA secret read by LOCAL SERVICE", "dpapi-backupkey-read", objEv("ws5", "LSA", "SecretObject", `Policy\Secrets\G$BCKUPKEY_PREFERRED`, "LOCAL SERVICE"), false},
 	{"other LSA secret by a user", "dpapi-backupkey-read", objEv("mordordc", "LSA", "SecretObject", `Policy\Secrets\DefaultPassword`, "pgustavo"), false},
+	// Kerberos service tickets (Security 4769), as in purplesharp_ad_playbook_I
+	{"RC4 ticket for a user-run service", "kerberoast-rc4-ticket", tgsEv("sysmonsvc", "pgustavo@THESHIRE.LOCAL", "0x17", "0x0"), true},
+	{"AES ticket for a user-run service", "kerberoast-rc4-ticket", tgsEv("sysmonsvc", "pgustavo@THESHIRE.LOCAL", "0x12", "0x0"), false},
+	{"RC4 ticket for a computer account", "kerberoast-rc4-ticket", tgsEv("WORKSTATION6$", "pgustavo@THESHIRE.LOCAL", "0x17", "0x0"), false},
+	{"RC4 ticket requested by a computer", "kerberoast-rc4-ticket", tgsEv("sysmonsvc", "WORKSTATION5$@THESHIRE.LOCAL", "0x17", "0x0"), false},
+	{"failed request", "kerberoast-rc4-ticket", tgsEv("sysmonsvc", "pgustavo@THESHIRE.LOCAL", "", "0x1b"), false},
+	{"krbtgt", "kerberoast-rc4-ticket", tgsEv("krbtgt", "pgustavo@THESHIRE.LOCAL", "0x17", "0x0"), false},
 	// SMB
 	{"C$ by user", "admin-share-access", shareEv("ws6", "C$", `Windows\System32\wlbsctrl.dll`, "pgustavo", "172.18.39.5", "0x2"), true},
 	{"ADMIN$ by user", "admin-share-access", shareEv("ws6", "ADMIN$", "", "pgustavo", "172.18.39.5", ""), true},

@@ -224,6 +224,7 @@ func appendData(dst []byte, d *schema.EventData) []byte {
 		o.str("auth_package", l.AuthPackage)
 		o.str("status", l.Status)
 		o.str("service_name", l.ServiceName)
+		o.str("ticket_encryption", l.TicketEncryption)
 		o.boolean("elevated_token", l.ElevatedToken)
 		o.boolean("restricted_admin", l.RestrictedAdmin)
 		w.b = o.close()

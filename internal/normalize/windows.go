@@ -380,6 +380,16 @@ func procOrNil(p *schema.Process) *schema.Process {
 	return p
 }
 
+// ticketEncryption normalizes a Kerberos TicketEncryptionType ("0x17");
+// 0xffffffff, what a failed request records, means no ticket.
+func ticketEncryption(s string) string {
+	s = strings.ToLower(dash(strings.TrimSpace(s)))
+	if s == "0xffffffff" {
+		return ""
+	}
+	return s
+}
+
 func fillSecurity(w *winRecord, ev *schema.NormalizedEvent) (schema.EventType, bool) {
 	d := &ev.Data
 	switch w.eventID {
@@ -481,13 +491,14 @@ func fillSecurity(w *winRecord, ev *schema.NormalizedEvent) (schema.EventType, b
 		return schema.EventGroupMemberAdd, true
 	case 4768, 4769:
 		l := &schema.Logon{
-			TargetUser:   dash(w.get("TargetUserName")),
-			TargetDomain: dash(w.get("TargetDomainName")),
-			TargetSID:    dash(w.get("TargetSid")),
-			ServiceName:  dash(w.get("ServiceName")),
-			SourceIP:     cleanIP(w.get("IpAddress")),
-			SourcePort:   port(w.get("IpPort")),
-			Status:       w.get("Status"),
+			TargetUser:       dash(w.get("TargetUserName")),
+			TargetDomain:     dash(w.get("TargetDomainName")),
+			TargetSID:        dash(w.get("TargetSid")),
+			ServiceName:      dash(w.get("ServiceName")),
+			SourceIP:         cleanIP(w.get("IpAddress")),
+			SourcePort:       port(w.get("IpPort")),
+			Status:           w.get("Status"),
+			TicketEncryption: ticketEncryption(w.get("TicketEncryptionType")),
 		}
 		d.Logon = l
 		d.Outcome = kerberosOutcome(l.Status)

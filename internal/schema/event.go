@@ -132,21 +132,22 @@ type User struct {
 // Logon describes an authentication event (4624/4625/4634/4648/4672/47xx).
 // TargetUser is the account logged on; Source* is where it came from.
 type Logon struct {
-	Type            int    `json:"type,omitempty"` // 2 interactive, 3 network, 10 remote interactive, ...
-	TargetUser      string `json:"target_user,omitempty"`
-	TargetDomain    string `json:"target_domain,omitempty"`
-	TargetSID       string `json:"target_sid,omitempty"`
-	TargetLogonID   string `json:"target_logon_id,omitempty"`
-	TargetServer    string `json:"target_server,omitempty"` // 4648: server the explicit credentials were used against
-	SourceIP        string `json:"source_ip,omitempty"`
-	SourcePort      int    `json:"source_port,omitempty"`
-	SourceHost      string `json:"source_host,omitempty"` // WorkstationName
-	LogonProcess    string `json:"logon_process,omitempty"`
-	AuthPackage     string `json:"auth_package,omitempty"`
-	Status          string `json:"status,omitempty"`       // failure status / sub-status
-	ServiceName     string `json:"service_name,omitempty"` // Kerberos service ticket
-	ElevatedToken   bool   `json:"elevated_token,omitempty"`
-	RestrictedAdmin bool   `json:"restricted_admin,omitempty"`
+	Type             int    `json:"type,omitempty"` // 2 interactive, 3 network, 10 remote interactive, ...
+	TargetUser       string `json:"target_user,omitempty"`
+	TargetDomain     string `json:"target_domain,omitempty"`
+	TargetSID        string `json:"target_sid,omitempty"`
+	TargetLogonID    string `json:"target_logon_id,omitempty"`
+	TargetServer     string `json:"target_server,omitempty"` // 4648: server the explicit credentials were used against
+	SourceIP         string `json:"source_ip,omitempty"`
+	SourcePort       int    `json:"source_port,omitempty"`
+	SourceHost       string `json:"source_host,omitempty"` // WorkstationName
+	LogonProcess     string `json:"logon_process,omitempty"`
+	AuthPackage      string `json:"auth_package,omitempty"`
+	Status           string `json:"status,omitempty"`            // failure status / sub-status
+	ServiceName      string `json:"service_name,omitempty"`      // Kerberos service ticket
+	TicketEncryption string `json:"ticket_encryption,omitempty"` // Kerberos ticket encryption type, e.g. 0x17 (RC4), 0x12 (AES256)
+	ElevatedToken    bool   `json:"elevated_token,omitempty"`
+	RestrictedAdmin  bool   `json:"restricted_admin,omitempty"`
 }
 
 // Script is a PowerShell script block or pipeline invocation.
