@@ -1,27 +1,64 @@
 package gnn
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// benchFeatureDim is a plausible feature width for the graph builder's
-// schema; the cost of everything after the input projection is independent
-// of it.
-const benchFeatureDim = 32
+var benchSizes = []int{100, 1000, 2000, 10000}
 
-var benchSizes = []int{100, 1000, 10000}
+// shippedConfig is the architecture of the shipped Windows model
+// (models/windows/model.json): its relations (eight forward, eight reverse)
+// and its feature width, so the benchmarks time what production runs.
+func shippedConfig(tb testing.TB) Config {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "models", "windows", "model.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var cfg Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		tb.Fatal(err)
+	}
+	cfg.WeightsSHA256 = ""
+	return cfg
+}
 
-// benchFixture returns the production-shaped model and a realistic graph of
-// the given size; both are deterministic so the PyTorch script can time the
-// very same graphs (see TestExportBenchFixtures).
+// shippedSpec spreads a graph of total nodes over the node types and the
+// shipped relations like real windows: forward relations with about 2.5
+// edges per node in all, each reverse relation mirroring its forward one.
+func shippedSpec(cfg Config, total int) graphSpec {
+	spec := realisticSpec(total)
+	share := map[string]float64{
+		"process/spawned/process": 0.14, "process/wrote/file": 0.30, "process/executed/file": 0.22,
+		"process/executed/script": 0.06, "process/connected_to/network": 0.16, "process/performed/syscall": 0.08,
+		"syscall/executed/file": 0.02, "network/connected_to/syscall": 0.02,
+	}
+	spec.edges = make([]int, len(cfg.Relations))
+	for i, r := range cfg.Relations {
+		name := strings.TrimPrefix(r.Name, "rev_")
+		key := r.Src + "/" + name + "/" + r.Dst
+		if name != r.Name {
+			key = r.Dst + "/" + name + "/" + r.Src
+		}
+		spec.edges[i] = int(share[key] * 2.5 * float64(total))
+	}
+	return spec
+}
+
+// benchFixture returns a model of the shipped architecture with random
+// weights and a realistic graph of the given size; both are deterministic
+// so the PyTorch script can time the very same graphs (see
+// TestExportBenchFixtures).
 func benchFixture(tb testing.TB, nodes int) (*Model, *Input) {
-	cfg := testConfig(benchFeatureDim, 128, 4, 3)
+	cfg := shippedConfig(tb)
 	m := newTestModel(tb, cfg, 1)
-	in := randomGraph(rand.New(rand.NewPCG(uint64(nodes), 1)), cfg, realisticSpec(nodes))
+	in := randomGraph(rand.New(rand.NewPCG(uint64(nodes), 1)), cfg, shippedSpec(cfg, nodes))
 	return m, in
 }
 
