@@ -55,20 +55,21 @@ func normalizeRecording(t *testing.T, path string) map[string][]*schema.Normaliz
 
 // Each recording's attacker hop(s), from the recordings' metadata.
 var recordedHops = map[string][]string{
-	"covenant_com_wsman_automation.zip":              {"workstation5>workstation6"},
-	"covenant_dcom_executeexcel4macro_allowed.zip":   {"workstation5>workstation6"},
-	"covenant_dcom_iertutil_dll_hijack.zip":          {"workstation5>workstation6"},
-	"covenant_psremoting_grunt.zip":                  {"it001>hr001"},
-	"covenant_sc_query_dcerpc_smb_svcctl.zip":        {"workstation5>mordordc"},
-	"covenant_sharpsc_create_dcerpc_smb_svcctl.zip":  {"workstation5>workstation6"},
-	"covenant_wmi_wbemcomn_dll_hijack.zip":           {"workstation5>workstation6"},
-	"empire_msbuild_dcerpc_wmi_smb.zip":              {"workstation5>workstation6"},
-	"empire_psexec_dcerpc_tcp_svcctl.zip":            {"workstation5>workstation6"},
-	"empire_psremoting_stager.zip":                   {"workstation5>workstation6"},
-	"empire_shell_dcerpc_smb_service_dll_hijack.zip": {"workstation5>workstation6"},
-	"empire_wmic_add_user_backdoor.zip":              {"workstation5>workstation6"},
-	"purplesharp_ad_playbook_I.zip":                  {"workstation5>workstation6", "workstation5>workstation7", "workstation5>mordordc"},
-	"schtask_create.zip":                             {"workstation5>workstation6"},
+	"covenant_com_wsman_automation.zip":                                     {"workstation5>workstation6"},
+	"covenant_dcom_executeexcel4macro_allowed.zip":                          {"workstation5>workstation6"},
+	"covenant_dcom_iertutil_dll_hijack.zip":                                 {"workstation5>workstation6"},
+	"covenant_psremoting_grunt.zip":                                         {"it001>hr001"},
+	"covenant_sc_query_dcerpc_smb_svcctl.zip":                               {"workstation5>mordordc"},
+	"covenant_sharpsc_create_dcerpc_smb_svcctl.zip":                         {"workstation5>workstation6"},
+	"covenant_wmi_remote_event_subscription_ActiveScriptEventConsumers.zip": {"workstation5>workstation6"},
+	"covenant_wmi_wbemcomn_dll_hijack.zip":                                  {"workstation5>workstation6"},
+	"empire_msbuild_dcerpc_wmi_smb.zip":                                     {"workstation5>workstation6"},
+	"empire_psexec_dcerpc_tcp_svcctl.zip":                                   {"workstation5>workstation6"},
+	"empire_psremoting_stager.zip":                                          {"workstation5>workstation6"},
+	"empire_shell_dcerpc_smb_service_dll_hijack.zip":                        {"workstation5>workstation6"},
+	"empire_wmic_add_user_backdoor.zip":                                     {"workstation5>workstation6"},
+	"purplesharp_ad_playbook_I.zip":                                         {"workstation5>workstation6", "workstation5>workstation7", "workstation5>mordordc"},
+	"schtask_create.zip":                                                    {"workstation5>workstation6"},
 }
 
 // scoring says which of a hop's ends the model flagged.

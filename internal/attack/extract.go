@@ -470,6 +470,25 @@ func (x *extractor) linksOf(ev *event, hits []Hit) {
 				Account: accountOfUser(d.User), Technique: firstTechnique(hits, "T1546.003", "T1047"), Detail: d.WMI.Operation})
 		}
 
+	case schema.EventWMISubscription:
+		// A permanent subscription (Sysmon 19/20/21) made by a user who is
+		// logged on here over the network: WMI persistence set up from
+		// that peer. Only the account's own network logons attribute it
+		// (no fallback to bare RPC connections): a subscription made at
+		// the console has no peer.
+		acct := accountOfUser(d.User)
+		if acct == "" || d.WMI == nil {
+			return
+		}
+		detail := d.WMI.Operation
+		if n := strings.Trim(strings.TrimSpace(firstNonEmpty(d.WMI.Consumer, d.WMI.Filter)), `"`); n != "" {
+			detail += " " + n
+		}
+		for _, s := range x.peersFor("", acct, nil) {
+			x.add(ev, schema.EvidenceLink{Kind: schema.LinkRemoteWMI, Direction: DirInbound, PeerIP: s.peer.String(),
+				PeerHost: s.host, Account: s.account, Technique: "T1546.003", Detail: strings.TrimSpace(detail)})
+		}
+
 	case schema.EventProcessCreate:
 		x.processLinks(ev)
 

@@ -348,3 +348,31 @@ func TestExtractServiceInstallByBareAccount(t *testing.T) {
 		t.Fatalf("links:\n%s", got)
 	}
 }
+
+// A permanent WMI subscription made by a user logged on over the network is
+// attributed to that user's peers; one made at the console, or by System,
+// is not (as in covenant_wmi_remote_event_subscription).
+func TestExtractRemoteWMISubscription(t *testing.T) {
+	t.Parallel()
+	sub := func(host, user, domain, id string, ts float64) *schema.NormalizedEvent {
+		return at(ev(host, schema.EventWMISubscription, ts, id, schema.EventData{NativeID: 20,
+			User: &schema.User{Name: user, Domain: domain},
+			WMI:  &schema.WMI{Operation: "Created", Consumer: `"WSUS_QQTJ7"`}}), ts, id)
+	}
+	remote := Extract([]*schema.NormalizedEvent{
+		at(logonEv("ws6", 3, "pgustavo", "THESHIRE", "172.18.39.5", "0x7f1", "Kerberos"), t0, "l1"),
+		sub("ws6", "pgustavo", "THESHIRE", "s1", t0+2),
+	})
+	got := strings.Join(linkSet(remote.Links), "\n")
+	if !strings.Contains(got, "remote_wmi/inbound/172.18.39.5//theshire\\pgustavo/0") {
+		t.Fatalf("remote subscription not linked:\n%s", got)
+	}
+	for name, evs := range map[string][]*schema.NormalizedEvent{
+		"console user": {sub("ws6", "pgustavo", "THESHIRE", "s2", t0)},
+		"system":       {at(logonEv("ws6", 3, "pgustavo", "THESHIRE", "172.18.39.5", "0x7f1", "Kerberos"), t0, "l2"), sub("ws6", "SYSTEM", "NT AUTHORITY", "s3", t0+1)},
+	} {
+		if l := Extract(evs).Links; strings.Contains(strings.Join(linkSet(l), "\n"), "remote_wmi") {
+			t.Errorf("%s: unexpected remote_wmi link %v", name, linkSet(l))
+		}
+	}
+}

@@ -319,3 +319,13 @@ func (e *event) text() string {
 	}
 	return e.textV
 }
+
+// firstNonEmpty returns the first of vs that is not empty.
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
