@@ -572,3 +572,45 @@ func TestPermanentWrapping(t *testing.T) {
 		t.Fatal("Permanent must unwrap")
 	}
 }
+
+// A handler that holds records (HeldFrom) keeps the partition's commit below
+// them; once it lets go, the commit catches up with the next batch.
+func TestConsumerCommitFloor(t *testing.T) {
+	_, k := startBroker(t, "")
+	createTopic(t, k, "in", 1)
+	produceN(t, k, "in", 1, 10, "")
+	var held atomic.Int64
+	held.Store(3)
+	var handled atomic.Int64
+	c, err := NewConsumer(ConsumerConfig{Name: "floor", Group: "floor", Topics: []string{"in"}, Kafka: k,
+		HeldFrom: func(topic string, p int32) (int64, bool) {
+			h := held.Load()
+			return h, topic == "in" && p == 0 && h >= 0
+		}},
+		HandlerFunc(func(context.Context, *kgo.Record) ([]*kgo.Record, error) { handled.Add(1); return nil, nil }),
+		nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Shutdown(context.Background()) }()
+	adm := admin(t, k)
+	committedAt := func() int64 {
+		off, err := adm.FetchOffsets(context.Background(), "floor")
+		if err != nil {
+			return -1 // the group is not there yet
+		}
+		o, ok := off.Lookup("in", 0)
+		if !ok {
+			return -1
+		}
+		return o.At
+	}
+	waitFor(t, 20*time.Second, "10 records", func() bool { return handled.Load() >= 10 })
+	waitFor(t, 10*time.Second, "the commit at the floor", func() bool { return committedAt() == 3 })
+	held.Store(-1)
+	produceN(t, k, "in", 1, 1, "")
+	waitFor(t, 10*time.Second, "the commit to catch up", func() bool { return committedAt() == 11 })
+}

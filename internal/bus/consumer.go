@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/plugin/kprom"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -93,6 +95,12 @@ type ConsumerConfig struct {
 	// away (after their offsets are committed). Optional.
 	OnAssigned func(ctx context.Context, assigned map[string][]int32)
 	OnRevoked  func(ctx context.Context, revoked map[string][]int32)
+	// HeldFrom, when set, reports the lowest offset of a partition whose
+	// record the handler still holds unfinished work for (the normalizer's
+	// auditd lines waiting for the rest of their event). Commits never go
+	// past it, so a crash redelivers those records instead of losing them.
+	// Optional.
+	HeldFrom func(topic string, partition int32) (offset int64, held bool)
 }
 
 // Consumer is a consumer-group member running a Handler. It processes polled
@@ -313,20 +321,15 @@ func (c *Consumer) processBatch(ctx context.Context, fetches kgo.Fetches) {
 	})
 	wg.Wait()
 
-	commit := make([]*kgo.Record, 0, len(results))
-	for _, r := range results {
-		if r.last != nil {
-			commit = append(commit, r.last)
-		}
-	}
-	if len(commit) == 0 {
+	offsets := c.commitOffsets(results)
+	if len(offsets) == 0 {
 		return
 	}
 	// Commit even when ctx is cancelled (shutdown): the work is done and
 	// acknowledged, and committing avoids needless redelivery.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := c.cl.CommitRecords(cctx, commit...); err != nil {
+	if err := c.commit(cctx, offsets); err != nil {
 		c.m.commitErr.Inc()
 		c.limiter.Log(c.log, slog.LevelWarn, "commit", "offset commit failed; records will be redelivered", "err", err)
 		return
@@ -339,6 +342,48 @@ func (c *Consumer) processBatch(ctx context.Context, fetches kgo.Fetches) {
 		c.m.lag.WithLabelValues(r.last.Topic, strconv.Itoa(int(r.last.Partition))).Set(float64(max(0, r.hw-(r.last.Offset+1))))
 		c.m.endToEnd.Observe(now.Sub(r.last.Timestamp).Seconds())
 	}
+}
+
+// commitOffsets returns, per partition, the offset to commit: the one after
+// the last finished record, or the handler's HeldFrom floor when lower.
+func (c *Consumer) commitOffsets(results []partResult) map[string]map[int32]kgo.EpochOffset {
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for _, r := range results {
+		if r.last == nil {
+			continue
+		}
+		off := r.last.Offset + 1
+		if c.cc.HeldFrom != nil {
+			if held, ok := c.cc.HeldFrom(r.last.Topic, r.last.Partition); ok && held < off {
+				off = held
+			}
+		}
+		if offsets[r.last.Topic] == nil {
+			offsets[r.last.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		offsets[r.last.Topic][r.last.Partition] = kgo.EpochOffset{Epoch: r.last.LeaderEpoch, Offset: off}
+	}
+	return offsets
+}
+
+// commit commits offsets synchronously; any partition error fails it.
+func (c *Consumer) commit(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset) error {
+	var rerr error
+	c.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+					rerr = fmt.Errorf("commit %s/%d: %w", t.Topic, p.Partition, err)
+					return
+				}
+			}
+		}
+	})
+	return rerr
 }
 
 // processPartition handles one partition's records in order. It stops at the

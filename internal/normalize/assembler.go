@@ -20,11 +20,15 @@ import (
 // in one partition when the shipper keys by host, which the assembler
 // relies on (it is per partition).
 //
-// Delivery: a line's Kafka offset is committed once its record was handled,
-// which for a buffered line is before its event is produced. A crash
-// loses at most the events pending at that moment (at most one window of
-// partial events); a graceful shutdown flushes them. Shippers that batch
-// all lines of an event into one record avoid that window entirely.
+// Delivery: the assembler remembers the lowest Kafka offset of every
+// pending event's lines, and the consumer never commits a partition past
+// the lowest of them (HeldFrom). A crash therefore redelivers the lines of
+// the events that were pending, and the new run assembles them again; lines
+// of events already produced may be redelivered with them and yield the
+// same event ids (host, serial, time), which the window store drops as
+// duplicates. When a partition is taken away its pending events are
+// dropped (DropPartitions): its new owner re-reads them from the committed
+// offset.
 type AuditAssembler struct {
 	window     time.Duration
 	maxPending int
@@ -43,9 +47,11 @@ type asmKey struct {
 }
 
 type pendingAudit struct {
-	ev    *auditEvent
-	topic string
-	first time.Time
+	ev     *auditEvent
+	topic  string
+	part   int32
+	first  time.Time
+	offset int64 // lowest Kafka offset of its lines; -1 when not from Kafka
 }
 
 // NewAuditAssembler returns an assembler that emits an event at its EOE,
@@ -66,7 +72,7 @@ func (a *AuditAssembler) Len() int {
 
 // add files one line; it returns the events this line completed (and any
 // evicted to stay within maxPending).
-func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uint64, rec auditRecord, part int32, topic string) []*auditEvent {
+func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uint64, rec auditRecord, part int32, topic string, offset int64) []*auditEvent {
 	now := time.Now()
 	k := asmKey{topic: topic, part: part, node: node, ts: tsText, serial: serial}
 	a.mu.Lock()
@@ -85,9 +91,12 @@ func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uin
 		return []*auditEvent{{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial, records: []auditRecord{rec}}}
 	}
 	if p == nil {
-		p = &pendingAudit{ev: &auditEvent{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial}, topic: topic, first: now}
+		p = &pendingAudit{ev: &auditEvent{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial}, topic: topic, part: part, first: now, offset: offset}
 		a.pending[k] = p
 		a.fifo = append(a.fifo, k)
+	}
+	if offset >= 0 && (p.offset < 0 || offset < p.offset) {
+		p.offset = offset
 	}
 	p.ev.records = append(p.ev.records, rec)
 	var out []*auditEvent
@@ -97,6 +106,39 @@ func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uin
 		}
 	}
 	return out
+}
+
+// HeldFrom returns the lowest Kafka offset of topic/partition whose line
+// belongs to a pending event: the consumer must not commit past it.
+func (a *AuditAssembler) HeldFrom(topic string, part int32) (int64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	low, ok := int64(0), false
+	for k, p := range a.pending {
+		if k.topic != topic || k.part != part || p.offset < 0 {
+			continue
+		}
+		if !ok || p.offset < low {
+			low, ok = p.offset, true
+		}
+	}
+	return low, ok
+}
+
+// DropPartitions forgets the pending events of partitions this consumer no
+// longer owns; their lines are re-read by the new owner from the committed
+// offset, which HeldFrom kept at or below them.
+func (a *AuditAssembler) DropPartitions(parts map[string][]int32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k := range a.pending {
+		for _, p := range parts[k.topic] {
+			if p == k.part {
+				delete(a.pending, k)
+				break
+			}
+		}
+	}
 }
 
 // popOldest removes and returns the oldest pending event.

@@ -326,7 +326,7 @@ func (c *ctx) auditLines(src Source, b []byte, wrapperHost, tenant string) {
 			lsrc = SourceAUOMS
 		}
 		if c.in.Audit != nil {
-			for _, ev := range c.in.Audit.add(lsrc, node, tenant, tsText, serial, rec, c.in.Partition, c.in.Topic) {
+			for _, ev := range c.in.Audit.add(lsrc, node, tenant, tsText, serial, rec, c.in.Partition, c.in.Topic, c.in.kafkaOffset()) {
 				c.auditEvent(ev)
 			}
 			continue

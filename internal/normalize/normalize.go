@@ -165,6 +165,14 @@ type Input struct {
 	Audit *AuditAssembler
 }
 
+// kafkaOffset is the record's offset when it came from Kafka, else -1.
+func (in *Input) kafkaOffset() int64 {
+	if in.Topic == "" {
+		return -1
+	}
+	return in.Offset
+}
+
 // Emit receives the outcome of a record: either an event or an error.
 // Exactly one of the two is non-nil. A record may yield several outcomes
 // (a batch of auditd lines) or none (a line buffered by the assembler).

@@ -415,3 +415,52 @@ func TestGUIDHelpers(t *testing.T) {
 		}
 	}
 }
+
+// The assembler reports the lowest offset each partition still holds, so
+// the consumer commits below lines whose event is not produced yet, and
+// forgets the events of partitions taken away.
+func TestAuditAssemblerHeldOffsets(t *testing.T) {
+	t.Parallel()
+	n := newTestNormalizer(t)
+	asm := NewAuditAssembler(time.Hour, 10)
+	feed := func(part int32, off int64, line string) int {
+		o := normalizeOne(t, n, Input{Value: []byte(line), Topic: bus.TopicAuditd, Partition: part, Offset: off, Audit: asm})
+		return len(o.events)
+	}
+	sys := func(serial string) string {
+		return `node=web1 type=SYSCALL msg=audit(1604994496.155:` + serial + `): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 auid=1000 uid=1000 ses=1 comm="arp" exe="/usr/sbin/arp" key=(null)`
+	}
+	eoe := func(serial string) string { return `node=web1 type=EOE msg=audit(1604994496.155:` + serial + `):` }
+	if _, ok := asm.HeldFrom(bus.TopicAuditd, 0); ok {
+		t.Fatal("empty assembler holds offsets")
+	}
+	feed(0, 10, sys("1"))
+	feed(0, 11, sys("2"))
+	feed(1, 5, sys("3"))
+	feed(0, 12, `node=web1 type=EXECVE msg=audit(1604994496.155:1): argc=1 a0="arp"`)
+	if off, ok := asm.HeldFrom(bus.TopicAuditd, 0); !ok || off != 10 {
+		t.Fatalf("partition 0 held from %d (%v), want 10", off, ok)
+	}
+	if n := feed(0, 13, eoe("1")); n != 1 {
+		t.Fatalf("EOE produced %d events", n)
+	}
+	if off, ok := asm.HeldFrom(bus.TopicAuditd, 0); !ok || off != 11 {
+		t.Fatalf("after the first event: held from %d (%v), want 11", off, ok)
+	}
+	if off, ok := asm.HeldFrom(bus.TopicAuditd, 1); !ok || off != 5 {
+		t.Fatalf("partition 1 held from %d (%v), want 5", off, ok)
+	}
+	if _, ok := asm.HeldFrom("other-topic", 0); ok {
+		t.Fatal("another topic reported held")
+	}
+	asm.DropPartitions(map[string][]int32{bus.TopicAuditd: {1}})
+	if _, ok := asm.HeldFrom(bus.TopicAuditd, 1); ok || asm.Len() != 1 {
+		t.Fatalf("partition 1 not dropped: %d pending", asm.Len())
+	}
+	// Lines not read from Kafka (offline files) hold nothing.
+	off := NewAuditAssembler(time.Hour, 10)
+	normalizeOne(t, n, Input{Value: []byte(sys("9")), Audit: off})
+	if _, ok := off.HeldFrom("", 0); ok || off.Len() != 1 {
+		t.Fatal("an offline line reported a Kafka offset")
+	}
+}

@@ -21,7 +21,8 @@ import (
 // the five raw topics whose handler turns each raw record into zero or more
 // NormalizedEvents on normalized-endpoint-events, keyed tenant_id:endpoint_id.
 // It is stateless apart from the auditd assembler (assembler.go), whose
-// pending events are flushed on a timer and at shutdown.
+// pending events are flushed on a timer and at shutdown, and whose lines
+// are not committed until their event is produced.
 type Service struct {
 	cfg     *config.Config
 	log     *slog.Logger
@@ -138,6 +139,13 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("normalizer: create producer: %w", err)
 	}
 	cc := bus.ConsumerConfig{Name: "normalizer", Topics: bus.RawTopics, Kafka: s.cfg.Kafka, Producer: prod}
+	if s.asm != nil {
+		// Lines waiting for the rest of their audit event keep their
+		// partition's commit below them; a partition taken away drops
+		// them (the new owner re-reads them).
+		cc.HeldFrom = s.asm.HeldFrom
+		cc.OnRevoked = func(_ context.Context, revoked map[string][]int32) { s.asm.DropPartitions(revoked) }
+	}
 	for _, f := range s.consOpts {
 		f(&cc)
 	}

@@ -17,6 +17,26 @@ import (
 	"github.com/logster/logster/internal/schema"
 )
 
+// startTopics starts an embedded broker with Logster's topics and returns a
+// configuration pointing at it, adjusted by adjust.
+func startTopics(t *testing.T, group string, adjust func(*config.Config)) config.Config {
+	t.Helper()
+	ctx := context.Background()
+	broker := bus.NewEmbedded("127.0.0.1:0", "", nil)
+	if err := broker.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Shutdown(context.Background()) }) //nolint:errcheck // test teardown
+	cfg := config.Default()
+	cfg.Kafka.BootstrapServers = broker.Addrs()
+	cfg.Kafka.GroupID = group
+	adjust(&cfg)
+	if _, err := bus.InitTopics(ctx, cfg.Kafka); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // End to end through the embedded broker: raw records on the raw topics
 // become NormalizedEvents keyed tenant:endpoint; auditd lines sent one per
 // record are assembled; a poison record goes to the dead-letter topic and
@@ -26,20 +46,10 @@ func TestServiceEndToEnd(t *testing.T) {
 		t.Skip("starts a broker")
 	}
 	ctx := context.Background()
-	broker := bus.NewEmbedded("127.0.0.1:0", "", nil)
-	if err := broker.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Shutdown(ctx)
-
-	cfg := config.Default()
-	cfg.Kafka.BootstrapServers = broker.Addrs()
-	cfg.Kafka.GroupID = "normtest"
-	cfg.Kafka.DeadLetterTopic = "logster-dead-letters"
-	cfg.Normalizer.AuditdAssemblyWindow = config.Duration(200 * time.Millisecond)
-	if _, err := bus.InitTopics(ctx, cfg.Kafka); err != nil {
-		t.Fatal(err)
-	}
+	cfg := startTopics(t, "normtest", func(c *config.Config) {
+		c.Kafka.DeadLetterTopic = "logster-dead-letters"
+		c.Normalizer.AuditdAssemblyWindow = config.Duration(200 * time.Millisecond)
+	})
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.BootstrapServers...), kgo.AllowAutoTopicCreation(),
 		kgo.ConsumeTopics(bus.TopicNormalized, cfg.Kafka.DeadLetterTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -157,4 +167,92 @@ func TestServiceShutdownWithoutStart(t *testing.T) {
 	if err := svc.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A crash while an audit event waits for its EOE loses nothing: the offset
+// of its first line is not committed, so the next run re-reads the line and
+// completes the event.
+func TestServiceCrashKeepsPendingAuditLines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker")
+	}
+	ctx := context.Background()
+	cfg := startTopics(t, "crashtest", func(c *config.Config) {
+		c.Normalizer.AuditdAssemblyWindow = config.Duration(time.Hour) // only EOE completes
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.BootstrapServers...),
+		kgo.ConsumeTopics(bus.TopicNormalized), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	produce := func(lines ...string) {
+		t.Helper()
+		var recs []*kgo.Record
+		for _, l := range lines {
+			recs = append(recs, &kgo.Record{Topic: bus.TopicAuditd, Key: []byte("web1"), Value: []byte(l)})
+		}
+		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]int{} // event type -> count
+	var seenMu sync.Mutex
+	waitEvents := func(typ schema.EventType, n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			seenMu.Lock()
+			got := seen[string(typ)]
+			seenMu.Unlock()
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %d %s events (have %d)", n, typ, got)
+			}
+			pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			cl.PollFetches(pctx).EachRecord(func(r *kgo.Record) {
+				ev, err := schema.DecodeEvent(r.Value)
+				if err != nil {
+					t.Errorf("bad event: %v", err)
+					return
+				}
+				seenMu.Lock()
+				seen[string(ev.EventType)]++
+				seenMu.Unlock()
+			})
+			cancel()
+		}
+	}
+	start := func() *Service {
+		t.Helper()
+		svc, err := NewService(&cfg, nil, prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	const exec = `node=web1 type=SYSCALL msg=audit(1604994496.155:7001): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 auid=1000 uid=1000 ses=1 comm="arp" exe="/usr/sbin/arp" key=(null)`
+	const login = `node=web1 type=USER_LOGIN msg=audit(1604994497.000:7002): pid=1 uid=0 auid=1000 ses=5 msg='op=login acct="bob" exe="/usr/sbin/sshd" hostname=? addr=10.1.1.1 terminal=ssh res=success'`
+
+	svc := start()
+	produce(exec, login) // the exec waits for its EOE; the login is complete
+	waitEvents(schema.EventLogon, 1)
+	// Crash: the consumer stops (committing what it may), the assembler's
+	// pending event is never produced.
+	if err := svc.cons.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc.cancel()
+	<-svc.done
+	svc.prod.Shutdown(ctx) //nolint:errcheck // crash simulation
+
+	svc2 := start()
+	defer svc2.Shutdown(ctx)
+	produce(`node=web1 type=EOE msg=audit(1604994496.155:7001):`)
+	waitEvents(schema.EventProcessCreate, 1)
 }
