@@ -55,12 +55,22 @@ func spec(t testing.TB) (*openapi3.T, routers.Router) {
 
 // fakePublisher records published alerts.
 type fakePublisher struct {
-	mu   sync.Mutex
-	got  []*schema.Alert
-	fail error
+	mu       sync.Mutex
+	got      []*schema.Alert
+	fail     error
+	hang     bool // a broker that never answers: wait for the deadline
+	attempts int
 }
 
-func (p *fakePublisher) PublishAlert(_ context.Context, a *schema.Alert) error {
+func (p *fakePublisher) PublishAlert(ctx context.Context, a *schema.Alert) error {
+	p.mu.Lock()
+	p.attempts++
+	hang := p.hang
+	p.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail != nil {

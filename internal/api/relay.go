@@ -18,7 +18,8 @@ import (
 // that crashed between commit and publish, or a request that timed out.
 const (
 	relayBatch       = 100
-	relayPublishWait = 10 * time.Second // one publish, detached from the request
+	relayPublishWait = 10 * time.Second // one publish by the loop
+	relayFlushWait   = 2 * time.Second  // one publish on the request path
 	relaySweep       = 5 * time.Second  // look for entries other replicas left behind
 	relayBackoffMin  = 500 * time.Millisecond
 	relayBackoffMax  = 30 * time.Second
@@ -42,9 +43,10 @@ type TriageRelay struct {
 	failures  prometheus.Counter
 	pending   prometheus.Gauge
 
-	kick    chan struct{}
-	failing atomic.Bool // the last attempt failed: requests do not wait on the broker
-	started atomic.Bool
+	kick     chan struct{}
+	failing  atomic.Bool // the last attempt failed: requests do not wait on the broker
+	started  atomic.Bool
+	draining atomic.Bool // one drain at a time: requests never queue behind each other
 
 	stop chan struct{}
 	done chan struct{}
@@ -79,19 +81,24 @@ func NewTriageRelay(st store.Store, pub AlertPublisher, log *slog.Logger, reg pr
 	return r
 }
 
-// Flush publishes what is queued before returning, unless the broker is
-// known to be failing: then the request does not wait and the loop retries.
+// Flush publishes one batch of what is queued before returning, with a
+// short deadline, so the analyst's change normally reaches the alerts
+// service before their next click. It does not wait when the broker is
+// known to be failing or another drain is running; the loop then owns the
+// work, as it owns any backlog beyond one batch.
 func (r *TriageRelay) Flush(ctx context.Context) {
 	if r.failing.Load() && r.started.Load() {
 		r.Kick()
 		return
 	}
 	// Detached from the request deadline: the change is stored, and its
-	// publish deserves its own chance to finish.
-	r.drain(context.WithoutCancel(ctx))
+	// publish deserves its own (short) chance to finish.
+	if more := r.drain(context.WithoutCancel(ctx), relayFlushWait, false); more {
+		r.Kick()
+	}
 }
 
-// Kick asks the loop to drain soon.
+// Kick asks the loop to drain soon (ignored while it backs off).
 func (r *TriageRelay) Kick() {
 	select {
 	case r.kick <- struct{}{}:
@@ -99,26 +106,45 @@ func (r *TriageRelay) Kick() {
 	}
 }
 
-// drain publishes until the outbox is empty or a publish fails.
-func (r *TriageRelay) drain(ctx context.Context) bool {
+// drain publishes one batch (all: until the outbox is empty or a publish
+// fails), each publish bounded by wait. It reports whether work is left
+// that it did not do: a drain already running elsewhere, a failure, or
+// (one batch only) more entries. Only one drain runs at a time per relay.
+func (r *TriageRelay) drain(ctx context.Context, wait time.Duration, all bool) (more bool) {
+	if !r.draining.CompareAndSwap(false, true) {
+		return true
+	}
+	defer r.draining.Store(false)
 	publish := func(ctx context.Context, a *schema.Alert) error {
-		pctx, cancel := context.WithTimeout(ctx, relayPublishWait)
+		pctx, cancel := context.WithTimeout(ctx, wait)
 		defer cancel()
 		return r.pub.PublishAlert(pctx, a)
 	}
 	for {
 		n, pending, err := r.st.DrainTriage(ctx, relayBatch, publish)
 		r.published.Add(float64(n))
+		if err != nil || pending > 0 {
+			// A failed drain still reports the queue it left (0 only when
+			// the store itself failed before counting).
+			r.pending.Set(float64(pending))
+		}
 		if err != nil {
+			if ctx.Err() != nil {
+				r.log.Info("triage publish interrupted by shutdown; changes stay queued", "err", err)
+				return true
+			}
 			r.failures.Inc()
 			r.failing.Store(true)
 			r.log.Error("publish triage changes to logster-alerts; they stay queued and are retried",
 				"published", n, "err", err)
-			return false
+			return true
 		}
 		r.pending.Set(float64(pending))
 		r.failing.Store(false)
 		if n == 0 || pending == 0 {
+			return false
+		}
+		if !all {
 			return true
 		}
 	}
@@ -147,9 +173,12 @@ func (r *TriageRelay) loop() {
 		case <-r.stop:
 			return
 		case <-r.kick:
+			if r.failing.Load() {
+				continue // backing off: the timer decides when to retry
+			}
 		case <-t.C:
 		}
-		if r.drain(ctx) {
+		if more := r.drain(ctx, relayPublishWait, true); !more || !r.failing.Load() {
 			wait, backoff = relaySweep, relayBackoffMin
 		} else {
 			wait, backoff = backoff, min(2*backoff, relayBackoffMax)
@@ -175,6 +204,6 @@ func (r *TriageRelay) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	r.drain(ctx)
+	r.drain(ctx, relayPublishWait, true)
 	return nil
 }

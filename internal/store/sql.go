@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -494,11 +495,19 @@ func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(contex
 		return 0, 0, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
 	}
 
+	if tx != nil {
+		// Lock each alert row while its state is read and published: a
+		// PatchAlert committing between reading the document and its
+		// history would otherwise publish a mix of old status and new
+		// history. Alerts are locked in id order so two drainers cannot
+		// deadlock (order only matters within one alert).
+		sort.Strings(order)
+	}
 	var done []any
 	published := 0
 	var pubErr error
 	for _, id := range order {
-		a, err := s.loadAlert(ctx, q, id, false)
+		a, err := s.loadAlert(ctx, q, id, tx != nil)
 		if err != nil {
 			return published, 0, fmt.Errorf("%s: %w", s.d.name, err)
 		}

@@ -67,12 +67,14 @@ type Store interface {
 	// DrainTriage publishes queued triage changes: PatchAlert queues the
 	// alert in the same transaction as the change (a transactional outbox),
 	// so a change can never be stored without being published eventually.
-	// DrainTriage hands up to max queued alerts, oldest first and each once,
-	// to publish with their current state (history included) and forgets
-	// those whose publish returned nil; the rest stay queued for the next
-	// call. It returns how many were published and how many remain queued.
-	// Replicas sharing a database never hand the same entry to two callers
-	// at once.
+	// DrainTriage hands the alerts of up to max queued entries (the oldest
+	// entries) to publish, each alert once, with its current state (history
+	// included, read consistently: no change can commit between the two),
+	// and forgets the entries whose publish returned nil; the rest stay
+	// queued for the next call. Order across different alerts is not
+	// guaranteed. It returns how many were published and how many entries
+	// remain queued (the whole outbox, shared by replicas). Replicas
+	// sharing a database never hand the same entry to two callers at once.
 	DrainTriage(ctx context.Context, max int, publish func(context.Context, *schema.Alert) error) (published, pending int, err error)
 	// CountAlerts counts the alerts in scope.
 	CountAlerts(ctx context.Context, scope auth.Scope) (int, error)
