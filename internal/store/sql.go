@@ -507,14 +507,11 @@ func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(contex
 	published := 0
 	var pubErr error
 	for _, id := range order {
-		a, err := s.loadAlert(ctx, q, id, tx != nil)
+		a, err := s.committedState(ctx, tx, id)
 		if err != nil {
 			return published, 0, fmt.Errorf("%s: %w", s.d.name, err)
 		}
 		if a != nil {
-			if a.History, err = s.history(ctx, q, id); err != nil {
-				return published, 0, fmt.Errorf("%s: %w", s.d.name, err)
-			}
 			if pubErr = publish(ctx, a); pubErr != nil {
 				break // keep this and the later entries, in order
 			}
@@ -543,6 +540,29 @@ func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(contex
 		return published, 0, fmt.Errorf("%s: count triage outbox: %w", s.d.name, err)
 	}
 	return published, pending, pubErr
+}
+
+// committedState reads an alert and its history as one committed state.
+// Inside tx (PostgreSQL) the alert row is locked until tx ends; without one
+// (SQLite) the two reads get a short transaction of their own, so the
+// publish that follows holds no lock.
+func (s *sqlStore) committedState(ctx context.Context, tx *sql.Tx, id string) (*schema.Alert, error) {
+	q := tx
+	if q == nil {
+		var err error
+		if q, err = s.db.BeginTx(ctx, nil); err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+		defer q.Rollback() //nolint:errcheck // read only
+	}
+	a, err := s.loadAlert(ctx, q, id, tx != nil)
+	if err != nil || a == nil {
+		return nil, err
+	}
+	if a.History, err = s.history(ctx, q, id); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // CountAlerts implements Store.
