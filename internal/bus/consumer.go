@@ -101,6 +101,11 @@ type ConsumerConfig struct {
 	// past it, so a crash redelivers those records instead of losing them.
 	// Optional.
 	HeldFrom func(topic string, partition int32) (offset int64, held bool)
+	// OnDelivered, when set, is told for each partition of a batch the
+	// offset up to which every record's outputs are acknowledged, before
+	// the commit is computed (so a handler can release what HeldFrom
+	// reports). Optional.
+	OnDelivered func(topic string, partition int32, through int64)
 }
 
 // Consumer is a consumer-group member running a Handler. It processes polled
@@ -321,6 +326,13 @@ func (c *Consumer) processBatch(ctx context.Context, fetches kgo.Fetches) {
 	})
 	wg.Wait()
 
+	if c.cc.OnDelivered != nil {
+		for _, r := range results {
+			if r.last != nil {
+				c.cc.OnDelivered(r.last.Topic, r.last.Partition, r.last.Offset)
+			}
+		}
+	}
 	offsets := c.commitOffsets(results)
 	if len(offsets) == 0 {
 		return

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,22 +21,28 @@ import (
 // in one partition when the shipper keys by host, which the assembler
 // relies on (it is per partition).
 //
-// Delivery: the assembler remembers the lowest Kafka offset of every
-// pending event's lines, and the consumer never commits a partition past
-// the lowest of them (HeldFrom). A crash therefore redelivers the lines of
-// the events that were pending, and the new run assembles them again; lines
-// of events already produced may be redelivered with them and yield the
-// same event ids (host, serial, time), which the window store drops as
-// duplicates. When a partition is taken away its pending events are
-// dropped (DropPartitions): its new owner re-reads them from the committed
-// offset.
+// Delivery. For lines read from Kafka the assembler keeps, per event, the
+// lowest offset of its lines, until the event's production is
+// acknowledged: while it waits for more lines, and after it was handed out
+// (as the outputs of the record that completed or evicted it, or by a
+// flush) until Acked or the flush's release says it is durable. HeldFrom
+// reports the lowest such offset per partition and the consumer never
+// commits past it, so a crash redelivers those lines and the next run
+// assembles them again. Lines of events already produced may come back
+// with them and give the same event ids (host, serial, time), which the
+// window store drops as duplicates. A record whose outputs failed is
+// handled again in the same session: the events it handed out are handed
+// out again and its lines are not added twice. Partitions taken away drop
+// their state (DropPartitions); the new owner re-reads them.
 type AuditAssembler struct {
 	window     time.Duration
 	maxPending int
 
-	mu      sync.Mutex
-	pending map[asmKey]*pendingAudit
-	fifo    []asmKey // insertion order; entries may be stale
+	mu       sync.Mutex
+	pending  map[asmKey]*pendingAudit
+	fifo     []asmKey // insertion order; entries may be stale
+	inflight []*pendingAudit
+	handled  map[partKey]int64 // highest offset seen per partition: lower or equal is a replay
 }
 
 type asmKey struct {
@@ -46,12 +53,21 @@ type asmKey struct {
 	serial uint64
 }
 
+type partKey struct {
+	topic string
+	part  int32
+}
+
 type pendingAudit struct {
 	ev     *auditEvent
 	topic  string
 	part   int32
 	first  time.Time
 	offset int64 // lowest Kafka offset of its lines; -1 when not from Kafka
+	// Once handed out: the record whose outputs carry it (byOff), or a
+	// flush (byOff -1), until acknowledged.
+	by    partKey
+	byOff int64
 }
 
 // NewAuditAssembler returns an assembler that emits an event at its EOE,
@@ -60,7 +76,7 @@ func NewAuditAssembler(window time.Duration, maxPending int) *AuditAssembler {
 	if maxPending < 1 {
 		maxPending = 1
 	}
-	return &AuditAssembler{window: window, maxPending: maxPending, pending: map[asmKey]*pendingAudit{}}
+	return &AuditAssembler{window: window, maxPending: maxPending, pending: map[asmKey]*pendingAudit{}, handled: map[partKey]int64{}}
 }
 
 // Len is the number of events waiting for more lines.
@@ -70,28 +86,75 @@ func (a *AuditAssembler) Len() int {
 	return len(a.pending)
 }
 
-// add files one line; it returns the events this line completed (and any
-// evicted to stay within maxPending).
-func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uint64, rec auditRecord, part int32, topic string, offset int64) []*auditEvent {
+// handOut records that p leaves the assembler as an output of record
+// (topic, part, offset) (offset -1: a flush); events not read from Kafka
+// are not tracked.
+func (a *AuditAssembler) handOut(p *pendingAudit, topic string, part int32, offset int64) {
+	if p.offset < 0 {
+		return
+	}
+	p.by, p.byOff = partKey{topic, part}, offset
+	a.inflight = append(a.inflight, p)
+}
+
+// begin starts a Kafka record (offset -1: not from Kafka). replay reports a
+// record handled before in this session (its outputs failed and the
+// partition was rewound, or a duplicate delivery); again are the events it
+// handed out the first time, to be handed out again.
+func (a *AuditAssembler) begin(topic string, part int32, offset int64) (replay bool, again []*auditEvent) {
+	if offset < 0 {
+		return false, nil
+	}
+	pk := partKey{topic, part}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if h, ok := a.handled[pk]; ok && offset <= h {
+		for _, p := range a.inflight {
+			if p.by == pk && p.byOff == offset {
+				again = append(again, p.ev)
+			}
+		}
+		return true, again
+	}
+	a.handled[pk] = offset
+	return false, nil
+}
+
+// add files one line of record (topic, part, offset); it returns the events
+// the line hands out: the one it completed, those evicted to stay within
+// maxPending, or itself when it is a single-line event. A line of a
+// replayed record only yields its single-line event again: its other lines
+// are in the assembler already, and what it completed or evicted is handed
+// out again by begin.
+func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uint64, rec auditRecord, part int32, topic string, offset int64, replay bool) []*auditEvent {
 	now := time.Now()
 	k := asmKey{topic: topic, part: part, node: node, ts: tsText, serial: serial}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var out []*auditEvent
 	p := a.pending[k]
+	single := rec.typ != "SYSCALL" && !isKernelAux(rec.typ) && rec.typ != "EOE"
+	if replay {
+		if p == nil && single {
+			return []*auditEvent{{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial, records: []auditRecord{rec}}}
+		}
+		return nil
+	}
 	if rec.typ == "EOE" {
 		if p == nil {
-			return nil
+			return out
 		}
 		delete(a.pending, k)
 		p.ev.eoe = true
-		return []*auditEvent{p.ev}
+		a.handOut(p, topic, part, offset)
+		return append(out, p.ev)
 	}
-	single := rec.typ != "SYSCALL" && !isKernelAux(rec.typ)
 	if p == nil && single {
-		return []*auditEvent{{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial, records: []auditRecord{rec}}}
+		return append(out, &auditEvent{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial, records: []auditRecord{rec}})
 	}
 	if p == nil {
-		p = &pendingAudit{ev: &auditEvent{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial}, topic: topic, part: part, first: now, offset: offset}
+		p = &pendingAudit{ev: &auditEvent{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial, assembled: true},
+			topic: topic, part: part, first: now, offset: offset}
 		a.pending[k] = p
 		a.fifo = append(a.fifo, k)
 	}
@@ -99,62 +162,97 @@ func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uin
 		p.offset = offset
 	}
 	p.ev.records = append(p.ev.records, rec)
-	var out []*auditEvent
 	for len(a.pending) > a.maxPending {
-		if ev := a.popOldest(); ev != nil {
-			out = append(out, ev)
+		old := a.popOldest()
+		if old == nil {
+			break
 		}
+		// Carried by this record's outputs, whatever partition it came
+		// from: HeldFrom keeps counting it until they are acknowledged.
+		a.handOut(old, topic, part, offset)
+		out = append(out, old.ev)
 	}
 	return out
 }
 
-// HeldFrom returns the lowest Kafka offset of topic/partition whose line
-// belongs to a pending event: the consumer must not commit past it.
-func (a *AuditAssembler) HeldFrom(topic string, part int32) (int64, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	low, ok := int64(0), false
-	for k, p := range a.pending {
-		if k.topic != topic || k.part != part || p.offset < 0 {
-			continue
-		}
-		if !ok || p.offset < low {
-			low, ok = p.offset, true
-		}
-	}
-	return low, ok
-}
-
-// DropPartitions forgets the pending events of partitions this consumer no
-// longer owns; their lines are re-read by the new owner from the committed
-// offset, which HeldFrom kept at or below them.
-func (a *AuditAssembler) DropPartitions(parts map[string][]int32) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for k := range a.pending {
-		for _, p := range parts[k.topic] {
-			if p == k.part {
-				delete(a.pending, k)
-				break
-			}
-		}
-	}
-}
-
 // popOldest removes and returns the oldest pending event.
-func (a *AuditAssembler) popOldest() *auditEvent {
+func (a *AuditAssembler) popOldest() *pendingAudit {
 	for len(a.fifo) > 0 {
 		k := a.fifo[0]
 		a.fifo = a.fifo[1:]
 		if p, ok := a.pending[k]; ok {
 			delete(a.pending, k)
-			return p.ev
+			return p
 		}
 	}
 	return nil
 }
 
-// take returns events older than the window (all of them when all is set).
+// Acked tells the assembler that the outputs of every record of
+// topic/partition up to offset through are acknowledged: the events they
+// carried no longer hold the partition's commit.
+func (a *AuditAssembler) Acked(topic string, part int32, through int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	by := partKey{topic, part}
+	a.inflight = slices.DeleteFunc(a.inflight, func(p *pendingAudit) bool {
+		return p.by == by && p.byOff >= 0 && p.byOff <= through
+	})
+}
+
+// HeldFrom returns the lowest Kafka offset of topic/partition whose line
+// belongs to an event not yet produced: the consumer must not commit past
+// it.
+func (a *AuditAssembler) HeldFrom(topic string, part int32) (int64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	low, ok := int64(0), false
+	see := func(p *pendingAudit) {
+		if p.topic == topic && p.part == part && p.offset >= 0 && (!ok || p.offset < low) {
+			low, ok = p.offset, true
+		}
+	}
+	for _, p := range a.pending {
+		see(p)
+	}
+	for _, p := range a.inflight {
+		see(p)
+	}
+	return low, ok
+}
+
+// DropPartitions forgets the events of partitions this consumer no longer
+// owns, and those handed out by their records; the new owner re-reads
+// their lines from the committed offset, which HeldFrom kept at or below
+// them.
+func (a *AuditAssembler) DropPartitions(parts map[string][]int32) {
+	owned := func(topic string, part int32) bool {
+		for _, p := range parts[topic] {
+			if p == part {
+				return true
+			}
+		}
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k := range a.pending {
+		if owned(k.topic, k.part) {
+			delete(a.pending, k)
+		}
+	}
+	for pk := range a.handled {
+		if owned(pk.topic, pk.part) {
+			delete(a.handled, pk)
+		}
+	}
+	a.inflight = slices.DeleteFunc(a.inflight, func(p *pendingAudit) bool {
+		return owned(p.topic, p.part) || (p.byOff >= 0 && owned(p.by.topic, p.by.part))
+	})
+}
+
+// take returns events older than the window (all of them when all is set),
+// handed out to a flush.
 func (a *AuditAssembler) take(now time.Time, all bool) []*pendingAudit {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -171,6 +269,7 @@ func (a *AuditAssembler) take(now time.Time, all bool) []*pendingAudit {
 		}
 		a.fifo = a.fifo[1:]
 		delete(a.pending, k)
+		a.handOut(p, "", 0, -1)
 		out = append(out, p)
 	}
 	if len(a.fifo) == 0 && cap(a.fifo) > 4*a.maxPending {
@@ -179,16 +278,34 @@ func (a *AuditAssembler) take(now time.Time, all bool) []*pendingAudit {
 	return out
 }
 
-// FlushAudit normalizes the events a has held for longer than its window
-// (every pending event when all is set, e.g. at shutdown or end of file)
-// and reports them to emit.
-func (n *Normalizer) FlushAudit(a *AuditAssembler, now time.Time, all bool, emit Emit) {
-	if a == nil {
+// release tells the assembler that a flush's events are produced.
+func (a *AuditAssembler) release(ps []*pendingAudit) {
+	if len(ps) == 0 {
 		return
 	}
-	for _, p := range a.take(now, all) {
+	set := make(map[*pendingAudit]bool, len(ps))
+	for _, p := range ps {
+		set[p] = true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inflight = slices.DeleteFunc(a.inflight, func(p *pendingAudit) bool { return set[p] })
+}
+
+// FlushAudit normalizes the events a has held for longer than its window
+// (every pending event when all is set, e.g. at end of file) and reports
+// them to emit. The caller calls the returned release once the emitted
+// events are durable (the service: acknowledged by the brokers); until
+// then they keep their partitions' commits below their lines.
+func (n *Normalizer) FlushAudit(a *AuditAssembler, now time.Time, all bool, emit Emit) (release func()) {
+	if a == nil {
+		return func() {}
+	}
+	taken := a.take(now, all)
+	for _, p := range taken {
 		in := Input{Topic: p.topic}
 		c := &ctx{n: n, in: &in, emit: emit}
 		c.auditEvent(p.ev)
 	}
+	return func() { a.release(taken) }
 }

@@ -114,6 +114,8 @@ type auditEvent struct {
 	records []auditRecord
 	eoe     bool
 	sock    *sockAddr // pre-decoded socket address (Auditbeat)
+	// assembled: grouped across records by the AuditAssembler
+	assembled bool
 }
 
 func (e *auditEvent) rec(typ string) *auditRecord {
@@ -299,6 +301,14 @@ func wrapperHost(o *fastjson.Object) string {
 func (c *ctx) auditLines(src Source, b []byte, wrapperHost, tenant string) {
 	host := wrapperHost
 	var local []*auditEvent // grouping within this record (no assembler)
+	replay := false
+	if c.in.Audit != nil {
+		var again []*auditEvent
+		replay, again = c.in.Audit.begin(c.in.Topic, c.in.Partition, c.in.kafkaOffset())
+		for _, ev := range again {
+			c.auditEvent(ev)
+		}
+	}
 	for len(b) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -326,7 +336,7 @@ func (c *ctx) auditLines(src Source, b []byte, wrapperHost, tenant string) {
 			lsrc = SourceAUOMS
 		}
 		if c.in.Audit != nil {
-			for _, ev := range c.in.Audit.add(lsrc, node, tenant, tsText, serial, rec, c.in.Partition, c.in.Topic, c.in.kafkaOffset()) {
+			for _, ev := range c.in.Audit.add(lsrc, node, tenant, tsText, serial, rec, c.in.Partition, c.in.Topic, c.in.kafkaOffset(), replay) {
 				c.auditEvent(ev)
 			}
 			continue
@@ -500,6 +510,9 @@ func mapAudit(e *auditEvent, ev *schema.NormalizedEvent) (schema.EventType, Reas
 		d.Channel = first
 		if et, ok := userAuditEvent(e, ev); ok {
 			return et, "", nil
+		}
+		if isKernelAux(first) && e.assembled {
+			return "", ReasonPartialEvent, errf("audit event %d has %s records but no SYSCALL record (its head was read before this run or this partition's owner)", e.serial, first)
 		}
 		if isKernelAux(first) {
 			return "", ReasonMissingField, errf("audit event %d has %s records but no SYSCALL record (lines lost or split across records)", e.serial, first)

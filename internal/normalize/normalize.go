@@ -110,11 +110,17 @@ const (
 	// ReasonUnknownType: a well-formed record of a kind Logster does not
 	// map (e.g. Security 4658 handle closed). Counted, then dropped.
 	ReasonUnknownType Reason = "unknown_type"
+	// ReasonPartialEvent: an audit event assembled across records holds
+	// only the tail of an event (PATH, CWD, EOE without its SYSCALL): what
+	// re-reading a partition from a held offset after a restart or a
+	// rebalance yields for events already produced. Counted, then dropped,
+	// not poison.
+	ReasonPartialEvent Reason = "partial_event"
 )
 
 // Reasons lists every reason (summary order).
 var Reasons = []Reason{ReasonOversized, ReasonInvalidJSON, ReasonUnknownFormat, ReasonMissingField,
-	ReasonBadTimestamp, ReasonInvalidField, ReasonUnknownType}
+	ReasonBadTimestamp, ReasonInvalidField, ReasonUnknownType, ReasonPartialEvent}
 
 // ParseError says why one record (or one auditd event) produced no event.
 type ParseError struct {

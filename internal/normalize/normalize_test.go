@@ -286,14 +286,14 @@ func TestAuditAssemblerAcrossRecords(t *testing.T) {
 		`node=web1 type=PROCTITLE msg=audit(1604994496.155:92733): proctitle=617270002D61`,
 	}
 	var got []*schema.NormalizedEvent
-	for _, l := range lines {
-		o := normalizeOne(t, n, Input{Value: []byte(l), Topic: bus.TopicAuditd, Audit: asm})
+	for i, l := range lines {
+		o := normalizeOne(t, n, Input{Value: []byte(l), Topic: bus.TopicAuditd, Offset: int64(i), Audit: asm})
 		got = append(got, o.events...)
 	}
 	if len(got) != 1 || got[0].EventType != schema.EventLogon {
 		t.Fatalf("before EOE want only the single-record logon, got %d", len(got))
 	}
-	o := normalizeOne(t, n, Input{Value: []byte(`node=web1 type=EOE msg=audit(1604994496.155:92733):`), Topic: bus.TopicAuditd, Audit: asm})
+	o := normalizeOne(t, n, Input{Value: []byte(`node=web1 type=EOE msg=audit(1604994496.155:92733):`), Topic: bus.TopicAuditd, Offset: int64(len(lines)), Audit: asm})
 	if len(o.events) != 1 {
 		t.Fatalf("EOE did not complete the event: %v", o.errs)
 	}
@@ -305,7 +305,7 @@ func TestAuditAssemblerAcrossRecords(t *testing.T) {
 	asm2 := NewAuditAssembler(time.Millisecond, 2)
 	for i := 0; i < 5; i++ {
 		line := strings.Replace(lines[0], "92733", itoa(100+i), 1)
-		normalizeOne(t, n, Input{Value: []byte(line), Topic: bus.TopicAuditd, Audit: asm2})
+		normalizeOne(t, n, Input{Value: []byte(line), Topic: bus.TopicAuditd, Offset: int64(i), Audit: asm2})
 	}
 	if asm2.Len() > 2 {
 		t.Fatalf("assembler holds %d > maxPending", asm2.Len())
@@ -444,6 +444,11 @@ func TestAuditAssemblerHeldOffsets(t *testing.T) {
 	if n := feed(0, 13, eoe("1")); n != 1 {
 		t.Fatalf("EOE produced %d events", n)
 	}
+	// Handed out but not acknowledged: still held.
+	if off, ok := asm.HeldFrom(bus.TopicAuditd, 0); !ok || off != 10 {
+		t.Fatalf("first event not acknowledged yet: held from %d (%v), want 10", off, ok)
+	}
+	asm.Acked(bus.TopicAuditd, 0, 13)
 	if off, ok := asm.HeldFrom(bus.TopicAuditd, 0); !ok || off != 11 {
 		t.Fatalf("after the first event: held from %d (%v), want 11", off, ok)
 	}
@@ -462,5 +467,99 @@ func TestAuditAssemblerHeldOffsets(t *testing.T) {
 	normalizeOne(t, n, Input{Value: []byte(sys("9")), Audit: off})
 	if _, ok := off.HeldFrom("", 0); ok || off.Len() != 1 {
 		t.Fatal("an offline line reported a Kafka offset")
+	}
+}
+
+// A record handled again (its outputs failed, the partition was rewound)
+// hands out what it handed out the first time, adds no line twice, and
+// repeats its single-line events.
+func TestAuditAssemblerReplayedRecords(t *testing.T) {
+	t.Parallel()
+	n := newTestNormalizer(t)
+	asm := NewAuditAssembler(time.Hour, 10)
+	feed := func(off int64, line string) []*schema.NormalizedEvent {
+		return normalizeOne(t, n, Input{Value: []byte(line), Topic: bus.TopicAuditd, Partition: 0, Offset: off, Audit: asm}).events
+	}
+	const (
+		sys   = `node=web1 type=SYSCALL msg=audit(1604994496.155:5): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 auid=1000 uid=1000 ses=1 comm="arp" exe="/usr/sbin/arp" key=(null)`
+		exec  = `node=web1 type=EXECVE msg=audit(1604994496.155:5): argc=2 a0="arp" a1="-a"`
+		eoe   = `node=web1 type=EOE msg=audit(1604994496.155:5):`
+		login = `node=web1 type=USER_LOGIN msg=audit(1604994497.000:6): pid=1 uid=0 auid=1000 ses=5 msg='op=login acct="bob" exe="/usr/sbin/sshd" hostname=? addr=10.1.1.1 terminal=ssh res=success'`
+	)
+	feed(0, sys)
+	feed(1, exec)
+	if got := feed(2, eoe); len(got) != 1 || got[0].Data.Process.CommandLine != "arp -a" {
+		t.Fatalf("first pass: %+v", got)
+	}
+	if got := feed(3, login); len(got) != 1 {
+		t.Fatalf("login: %d events", len(got))
+	}
+	// The outputs of offsets 1..3 failed: the partition is read again from 1.
+	if got := feed(1, exec); len(got) != 0 {
+		t.Fatalf("replayed EXECVE produced %d events", len(got))
+	}
+	got := feed(2, eoe)
+	if len(got) != 1 || got[0].Data.Process.CommandLine != "arp -a" {
+		t.Fatalf("replayed EOE: %+v", got)
+	}
+	if got := feed(3, login); len(got) != 1 || got[0].EventType != schema.EventLogon {
+		t.Fatalf("replayed login: %+v", got)
+	}
+	asm.Acked(bus.TopicAuditd, 0, 3)
+	if _, ok := asm.HeldFrom(bus.TopicAuditd, 0); ok || asm.Len() != 0 {
+		t.Fatalf("state left after acknowledgement: %d pending", asm.Len())
+	}
+	// A record batching the lines of one event (same offset) is not a replay
+	// of itself.
+	batch := strings.Join([]string{strings.ReplaceAll(sys, ":5)", ":7)"), strings.ReplaceAll(exec, ":5)", ":7)"), strings.ReplaceAll(eoe, ":5)", ":7)")}, "\n")
+	if got := feed(4, batch); len(got) != 1 || got[0].Data.Process.CommandLine != "arp -a" {
+		t.Fatalf("batched record: %+v", got)
+	}
+}
+
+// Events a flush takes, and events one partition's record evicts from
+// another, keep their own partition's commit held until they are produced.
+func TestAuditAssemblerHandOutsStayHeld(t *testing.T) {
+	t.Parallel()
+	n := newTestNormalizer(t)
+	sys := func(serial string) string {
+		return `node=web1 type=SYSCALL msg=audit(1604994496.155:` + serial + `): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 auid=1000 uid=1000 ses=1 comm="arp" exe="/usr/sbin/arp" key=(null)`
+	}
+	feed := func(asm *AuditAssembler, part int32, off int64, line string) int {
+		return len(normalizeOne(t, n, Input{Value: []byte(line), Topic: bus.TopicAuditd, Partition: part, Offset: off, Audit: asm}).events)
+	}
+	// Flush: held until released.
+	asm := NewAuditAssembler(time.Millisecond, 10)
+	feed(asm, 0, 40, sys("1"))
+	var flushed int
+	release := n.FlushAudit(asm, time.Now().Add(time.Second), false, func(ev *schema.NormalizedEvent, _ *ParseError) {
+		if ev != nil {
+			flushed++
+		}
+	})
+	if off, ok := asm.HeldFrom(bus.TopicAuditd, 0); flushed != 1 || !ok || off != 40 {
+		t.Fatalf("flushed %d, held from %d (%v), want 40 until released", flushed, off, ok)
+	}
+	release()
+	if _, ok := asm.HeldFrom(bus.TopicAuditd, 0); ok {
+		t.Fatal("still held after release")
+	}
+	// Eviction across partitions: partition 1's record carries partition
+	// 0's event; partition 0 stays held until partition 1 acknowledges.
+	asm = NewAuditAssembler(time.Hour, 1)
+	feed(asm, 0, 7, sys("2"))
+	if got := feed(asm, 1, 3, sys("3")); got != 1 {
+		t.Fatalf("eviction handed out %d events", got)
+	}
+	if off, ok := asm.HeldFrom(bus.TopicAuditd, 0); !ok || off != 7 {
+		t.Fatalf("evicted event not held: %d (%v)", off, ok)
+	}
+	asm.Acked(bus.TopicAuditd, 0, 100) // the wrong partition's acknowledgement changes nothing
+	if _, ok := asm.HeldFrom(bus.TopicAuditd, 0); !ok {
+		t.Fatal("released by another partition's acknowledgement")
+	}
+	asm.Acked(bus.TopicAuditd, 1, 3)
+	if _, ok := asm.HeldFrom(bus.TopicAuditd, 0); ok {
+		t.Fatal("still held after the carrying record was acknowledged")
 	}
 }

@@ -21,8 +21,8 @@ import (
 // the five raw topics whose handler turns each raw record into zero or more
 // NormalizedEvents on normalized-endpoint-events, keyed tenant_id:endpoint_id.
 // It is stateless apart from the auditd assembler (assembler.go), whose
-// pending events are flushed on a timer and at shutdown, and whose lines
-// are not committed until their event is produced.
+// pending events are flushed on a timer, and whose lines are not committed
+// until their event is produced.
 type Service struct {
 	cfg     *config.Config
 	log     *slog.Logger
@@ -99,7 +99,7 @@ func (s *Service) handle(ctx context.Context, rec *kgo.Record) ([]*kgo.Record, e
 			outs = append(outs, encodeRecord(ev))
 			return
 		}
-		if perr.Reason == ReasonUnknownType {
+		if perr.Reason == ReasonUnknownType || perr.Reason == ReasonPartialEvent {
 			return
 		}
 		nErr++
@@ -144,6 +144,7 @@ func (s *Service) Start(ctx context.Context) error {
 		// partition's commit below them; a partition taken away drops
 		// them (the new owner re-reads them).
 		cc.HeldFrom = s.asm.HeldFrom
+		cc.OnDelivered = s.asm.Acked
 		cc.OnRevoked = func(_ context.Context, revoked map[string][]int32) { s.asm.DropPartitions(revoked) }
 	}
 	for _, f := range s.consOpts {
@@ -192,21 +193,27 @@ func (s *Service) flushLoop(ctx context.Context) {
 // the brokers acknowledge them or ctx ends.
 func (s *Service) flush(ctx context.Context, now time.Time, all bool) {
 	var recs []*kgo.Record
-	s.n.FlushAudit(s.asm, now, all, func(ev *schema.NormalizedEvent, perr *ParseError) {
+	release := s.n.FlushAudit(s.asm, now, all, func(ev *schema.NormalizedEvent, perr *ParseError) {
 		if ev != nil {
 			recs = append(recs, encodeRecord(ev))
 		}
 	})
 	backoff := 100 * time.Millisecond
-	for len(recs) > 0 {
+	for {
+		if len(recs) == 0 {
+			release()
+			return
+		}
 		err := s.prod.Produce(ctx, recs...)
 		if err == nil {
+			release()
 			return
 		}
 		s.limiter.Log(s.log, slog.LevelWarn, "flush", "producing assembled audit events failed; retrying", "events", len(recs), "err", err)
 		select {
 		case <-ctx.Done():
-			s.log.Error("audit events lost at shutdown: brokers unreachable", "events", len(recs))
+			// Not released: their lines stay uncommitted and are re-read.
+			s.log.Warn("assembled audit events not produced before shutdown; their lines will be read again", "events", len(recs))
 			return
 		case <-time.After(backoff):
 		}
@@ -214,8 +221,8 @@ func (s *Service) flush(ctx context.Context, now time.Time, all bool) {
 	}
 }
 
-// Shutdown stops consuming (committing what was handled), flushes the
-// audit events still being assembled, and closes the producer. It is safe
+// Shutdown stops consuming (committing what was handled, below any audit
+// lines still being assembled) and closes the producer. It is safe
 // without Start and more than once.
 func (s *Service) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
@@ -228,11 +235,11 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	if err := s.cons.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("normalizer: stop consumer: %w", err))
 	}
+	// Pending audit events are not flushed: leaving the group dropped
+	// them (DropPartitions) and their lines stay uncommitted, so the next
+	// owner assembles them whole instead of this run emitting them cut.
 	s.cancel()
 	<-s.done
-	if s.asm != nil {
-		s.flush(ctx, time.Now(), true)
-	}
 	if err := s.prod.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("normalizer: close producer: %w", err))
 	}
