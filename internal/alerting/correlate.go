@@ -205,9 +205,41 @@ func (e *Engine) correlate(td *tenantDoc, r *schema.InferenceResult, res *txResu
 		}
 		return hops[i].TargetEndpoint < hops[j].TargetEndpoint
 	})
+	fanout := map[string]int{}
 	for _, h := range filterHops(td, hops) {
+		if t := td.Obs[h.TargetEndpoint]; t != nil && !t.Positive {
+			n, ok := fanout[h.SourceEndpoint]
+			if !ok {
+				n = benignTargetsOf(td, td.Obs[h.SourceEndpoint])
+				fanout[h.SourceEndpoint] = n
+			}
+			if n > maxBenignTargets {
+				continue // a management or deployment server, not a chain
+			}
+		}
 		e.addHop(td, h, r, res, now)
 	}
+}
+
+// benignTargetsOf counts the benign-scored endpoints whose own records show
+// a remote execution from s (evidence after any closure of theirs).
+func benignTargetsOf(td *tenantDoc, s *observation) int {
+	if s == nil {
+		return 0
+	}
+	n := 0
+	for _, t := range td.Obs {
+		if t.Positive || t.Endpoint == s.Endpoint {
+			continue
+		}
+		for _, l := range t.Links {
+			if l.Direction == attack.DirInbound && attack.IsRemoteExecution(l.Kind) && l.Timestamp > t.ClosedThrough && peerIs(l, s) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // hopStrength ranks the evidence of a hop: 3 a remote action or logon

@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -412,5 +413,71 @@ func TestLateralMovementFromExtractedEvidence(t *testing.T) {
 	}
 	if h.SourceAlertID != "" || h.TargetAlertID == "" || len(lm[0].LinkedAlerts) != 1 {
 		t.Fatalf("a benign source has no alert to link: %+v", lm[0])
+	}
+}
+
+// A flagged source that runs things on many benign-scored hosts is a
+// management or deployment server: it links to at most maxBenignTargets of
+// them.
+func TestBenignTargetFanOutIsCapped(t *testing.T) {
+	t.Parallel()
+	e, _ := newTestEngine(t)
+	rs := []*schema.InferenceResult{psexecSource("s1", schema.PredictionAttack, 0.9)}
+	for i := range maxBenignTargets + 3 {
+		host, ip := fmt.Sprintf("srv%d", i), fmt.Sprintf("172.18.40.%d", 10+i)
+		rs = append(rs, res("b"+host, host, schema.PredictionBenign, 0.2, tBase, evid([]string{ip}, []string{pg}, nil,
+			link(schema.LinkRemoteService, "inbound", ipWS5, "", pg, 0, tBase+20, "T1569.002"))))
+	}
+	latest := map[string]*schema.Alert{}
+	for _, a := range lateral(process(t, e, rs...)) {
+		latest[a.AlertID] = a
+	}
+	if len(latest) != 1 {
+		t.Fatalf("%d incidents", len(latest))
+	}
+	for _, a := range latest {
+		if len(a.Chain) != maxBenignTargets {
+			t.Fatalf("chain of %d hops, want at most %d: %+v", len(a.Chain), maxBenignTargets, a.Chain)
+		}
+	}
+}
+
+// Observations past the tenant's cap are dropped benign-scored first, so a
+// burst of benign targets does not push out the endpoint with an alert.
+func TestPruneKeepsPositivesFirst(t *testing.T) {
+	t.Parallel()
+	e, _ := newTestEngine(t)
+	process(t, e, psexecTarget("t1", 0.9))
+	var rs []*schema.InferenceResult
+	for i := range maxObservations + 8 {
+		host := fmt.Sprintf("host%d", i)
+		rs = append(rs, res("b"+host, host, schema.PredictionBenign, 0.2, tBase+minute, evid([]string{fmt.Sprintf("10.9.%d.%d", i/250, i%250+1)}, nil, nil,
+			link(schema.LinkAdminShare, "inbound", "10.200.0.1", "", `corp\deploy`, 445, tBase+minute+1, "T1021.002"))))
+	}
+	process(t, e, rs...)
+	if lm := lateral(process(t, e, psexecSource("s1", schema.PredictionAttack, 0.8))); len(lm) != 1 {
+		t.Fatalf("the positive target was pruned: %d incidents", len(lm))
+	}
+}
+
+// An alert closed and then re-opened by an analyst gets its evidence back.
+func TestReopenedEndpointIsATargetAgain(t *testing.T) {
+	t.Parallel()
+	e, _ := newTestEngine(t)
+	ctx := context.Background()
+	a := process(t, e, psexecTarget("t1", 0.9))[0]
+	fp := a.Clone()
+	fp.Status = schema.StatusFalsePositive
+	fp.History = []schema.StatusChange{{At: tBase, Actor: "alice", Field: "status", From: "open", To: "false_positive"}}
+	reopened := fp.Clone()
+	reopened.Status = schema.StatusOpen
+	reopened.History = append(reopened.History, schema.StatusChange{At: tBase + 1, Actor: "bob", Field: "status", From: "false_positive", To: "open"})
+	for _, x := range []*schema.Alert{fp, reopened} {
+		if err := e.ApplyTriage(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lm := lateral(process(t, e, psexecSource("s1", schema.PredictionAttack, 0.8))); len(lm) != 1 {
+		t.Fatalf("re-opened target not linked: %d incidents", len(lm))
 	}
 }

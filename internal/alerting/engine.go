@@ -450,8 +450,17 @@ func (e *Engine) prune(td *tenantDoc) {
 		}
 	}
 	if len(td.Obs) > maxObservations {
+		// Benign-scored observations (possible sources or targets) go
+		// first, oldest first: a burst of them must not push out the
+		// endpoints that have alerts.
 		ids := sortedKeys(td.Obs)
 		slices.SortStableFunc(ids, func(a, b string) int {
+			if pa, pb := td.Obs[a].Positive, td.Obs[b].Positive; pa != pb {
+				if pb {
+					return -1
+				}
+				return 1
+			}
 			return cmpFloat(td.Obs[a].LastSeen, td.Obs[b].LastSeen)
 		})
 		for _, id := range ids[:len(ids)-maxObservations] {
@@ -553,12 +562,23 @@ func (e *Engine) ApplyTriage(ctx context.Context, a *schema.Alert) error {
 						o.ClosedThrough = max(o.ClosedThrough, o.LastSeen, a.LastSeen)
 						// What was done to it up to the verdict no longer
 						// makes it a target; later windows add fresh links
-						// (merged links keep their first timestamp).
-						o.Links = slices.DeleteFunc(o.Links, func(l schema.EvidenceLink) bool {
+						// (merged links keep their first timestamp). The
+						// links are kept aside in case the alert is re-opened.
+						closed := func(l schema.EvidenceLink) bool {
 							return l.Direction == attack.DirInbound && l.Timestamp <= o.ClosedThrough
-						})
+						}
+						for _, l := range o.Links {
+							if closed(l) {
+								o.ClosedLinks = append(o.ClosedLinks, l)
+							}
+						}
+						o.ClosedLinks = mergeLinks(nil, o.ClosedLinks)
+						o.Links = slices.DeleteFunc(o.Links, closed)
 					} else if !a.Status.Closed() && o.AlertID == "" {
+						// Re-opened: its evidence counts again.
 						o.Positive, o.AlertID = true, a.AlertID
+						o.Links = mergeLinks(o.Links, o.ClosedLinks)
+						o.ClosedLinks, o.ClosedThrough = nil, 0
 					}
 					if b, err := json.Marshal(td); err == nil && !bytes.Equal(b, cur[1]) {
 						writes[1] = Write{Value: b, TTL: e.cfg.StateTTL}

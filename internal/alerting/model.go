@@ -25,10 +25,14 @@ const (
 	maxAlertInferenceIDs = 200  // ids listed on one alert (oldest dropped)
 	maxObservations      = 512  // endpoints a tenant document tracks
 	maxObsLinks          = 64   // evidence links kept per endpoint observation
-	maxIncidents         = 128  // open lateral-movement incidents per tenant
-	maxHops              = 64   // hops listed on one incident
-	maxAccountsPerObs    = 32
-	maxAddressesPerObs   = 32
+	// maxBenignTargets bounds how many benign-scored targets one flagged
+	// source is linked to: more than that is what deployment and
+	// management servers do to the hosts they manage.
+	maxBenignTargets   = 3
+	maxIncidents       = 128 // open lateral-movement incidents per tenant
+	maxHops            = 64  // hops listed on one incident
+	maxAccountsPerObs  = 32
+	maxAddressesPerObs = 32
 )
 
 // endpointDoc is the dedup state of one endpoint.
@@ -54,18 +58,21 @@ type observation struct {
 	Positive bool `json:"positive"`
 	// ClosedThrough is the event time up to which an analyst closed this
 	// endpoint's alert: evidence up to then no longer makes it a target.
-	ClosedThrough float64               `json:"closed_through,omitempty"`
-	AlertID       string                `json:"alert_id,omitempty"`
-	Severity      schema.Severity       `json:"severity,omitempty"`
-	AttackProb    float64               `json:"attack_prob,omitempty"`
-	Confidence    float64               `json:"confidence,omitempty"`
-	FirstSeen     float64               `json:"first_seen"`
-	LastSeen      float64               `json:"last_seen"`
-	Addresses     []string              `json:"addresses,omitempty"`
-	Accounts      []string              `json:"accounts,omitempty"`
-	Links         []schema.EvidenceLink `json:"links,omitempty"`
-	Techniques    []string              `json:"techniques,omitempty"`
-	Inferences    []string              `json:"inferences,omitempty"` // latest few, for the incident's inference ids
+	ClosedThrough float64 `json:"closed_through,omitempty"`
+	// ClosedLinks are the inbound links the closure set aside; a re-opened
+	// alert gets them back.
+	ClosedLinks []schema.EvidenceLink `json:"closed_links,omitempty"`
+	AlertID     string                `json:"alert_id,omitempty"`
+	Severity    schema.Severity       `json:"severity,omitempty"`
+	AttackProb  float64               `json:"attack_prob,omitempty"`
+	Confidence  float64               `json:"confidence,omitempty"`
+	FirstSeen   float64               `json:"first_seen"`
+	LastSeen    float64               `json:"last_seen"`
+	Addresses   []string              `json:"addresses,omitempty"`
+	Accounts    []string              `json:"accounts,omitempty"`
+	Links       []schema.EvidenceLink `json:"links,omitempty"`
+	Techniques  []string              `json:"techniques,omitempty"`
+	Inferences  []string              `json:"inferences,omitempty"` // latest few, for the incident's inference ids
 }
 
 // incident is one lateral-movement chain.

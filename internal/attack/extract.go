@@ -472,10 +472,9 @@ func (x *extractor) linksOf(ev *event, hits []Hit) {
 
 	case schema.EventWMISubscription:
 		// A permanent subscription (Sysmon 19/20/21) made by a user who is
-		// logged on here over the network: WMI persistence set up from
-		// that peer. Only the account's own network logons attribute it
-		// (no fallback to bare RPC connections): a subscription made at
-		// the console has no peer.
+		// logged on here from another host: WMI persistence set up from
+		// that peer. Only the account's own remote logons attribute it
+		// (no fallback to bare RPC connections).
 		acct := accountOfUser(d.User)
 		if acct == "" || d.WMI == nil {
 			return
@@ -484,7 +483,11 @@ func (x *extractor) linksOf(ev *event, hits []Hit) {
 		if n := strings.Trim(strings.TrimSpace(firstNonEmpty(d.WMI.Consumer, d.WMI.Filter)), `"`); n != "" {
 			detail += " " + n
 		}
-		for _, s := range x.peersFor("", acct, nil) {
+		// Sysmon 19-21 carry no logon id: attribute only when the account
+		// came from exactly one peer (an admin with sessions from several
+		// hosts, an RDP jump host among them, proves nothing).
+		if peers := x.peersFor("", acct, nil); len(peers) == 1 {
+			s := peers[0]
 			x.add(ev, schema.EvidenceLink{Kind: schema.LinkRemoteWMI, Direction: DirInbound, PeerIP: s.peer.String(),
 				PeerHost: s.host, Account: s.account, Technique: "T1546.003", Detail: strings.TrimSpace(detail)})
 		}

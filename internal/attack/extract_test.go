@@ -369,7 +369,12 @@ func TestExtractRemoteWMISubscription(t *testing.T) {
 	}
 	for name, evs := range map[string][]*schema.NormalizedEvent{
 		"console user": {sub("ws6", "pgustavo", "THESHIRE", "s2", t0)},
-		"system":       {at(logonEv("ws6", 3, "pgustavo", "THESHIRE", "172.18.39.5", "0x7f1", "Kerberos"), t0, "l2"), sub("ws6", "SYSTEM", "NT AUTHORITY", "s3", t0+1)},
+		"several peers": {
+			at(logonEv("ws6", 10, "pgustavo", "THESHIRE", "172.18.39.20", "0x7f2", "Negotiate"), t0, "l3"),
+			at(logonEv("ws6", 3, "pgustavo", "THESHIRE", "172.18.39.5", "0x7f1", "Kerberos"), t0, "l4"),
+			sub("ws6", "pgustavo", "THESHIRE", "s4", t0+2),
+		},
+		"system": {at(logonEv("ws6", 3, "pgustavo", "THESHIRE", "172.18.39.5", "0x7f1", "Kerberos"), t0, "l2"), sub("ws6", "SYSTEM", "NT AUTHORITY", "s3", t0+1)},
 	} {
 		if l := Extract(evs).Links; strings.Contains(strings.Join(linkSet(l), "\n"), "remote_wmi") {
 			t.Errorf("%s: unexpected remote_wmi link %v", name, linkSet(l))
