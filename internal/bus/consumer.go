@@ -364,16 +364,19 @@ func (c *Consumer) commitOffsets(results []partResult) map[string]map[int32]kgo.
 		if r.last == nil {
 			continue
 		}
-		off := r.last.Offset + 1
+		eo := kgo.EpochOffset{Epoch: r.last.LeaderEpoch, Offset: r.last.Offset + 1}
 		if c.cc.HeldFrom != nil {
-			if held, ok := c.cc.HeldFrom(r.last.Topic, r.last.Partition); ok && held < off {
-				off = held
+			if held, ok := c.cc.HeldFrom(r.last.Topic, r.last.Partition); ok && held < eo.Offset {
+				// The held record's leader epoch is not known here; -1
+				// skips the truncation check rather than pairing it with
+				// the wrong epoch.
+				eo = kgo.EpochOffset{Epoch: -1, Offset: held}
 			}
 		}
 		if offsets[r.last.Topic] == nil {
 			offsets[r.last.Topic] = map[int32]kgo.EpochOffset{}
 		}
-		offsets[r.last.Topic][r.last.Partition] = kgo.EpochOffset{Epoch: r.last.LeaderEpoch, Offset: off}
+		offsets[r.last.Topic][r.last.Partition] = eo
 	}
 	return offsets
 }
