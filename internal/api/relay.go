@@ -22,7 +22,10 @@ const (
 	relayFlushWait   = 2 * time.Second  // one publish on the request path
 	relaySweep       = 5 * time.Second  // look for entries other replicas left behind
 	relayBackoffMin  = 500 * time.Millisecond
-	relayBackoffMax  = 30 * time.Second
+	// The backoff tops out at the sweep interval: requests do not cut it
+	// short, so a longer one would delay changes made after the broker
+	// came back.
+	relayBackoffMax = relaySweep
 )
 
 // TriageRelay publishes the triage outbox (store.DrainTriage) to
@@ -92,8 +95,10 @@ func (r *TriageRelay) Flush(ctx context.Context) {
 		return
 	}
 	// Detached from the request deadline: the change is stored, and its
-	// publish deserves its own (short) chance to finish.
-	if more := r.drain(context.WithoutCancel(ctx), relayFlushWait, false); more {
+	// publish deserves its own (short, bounded as a whole) chance to finish.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*relayFlushWait)
+	defer cancel()
+	if more := r.drain(fctx, relayFlushWait, false); more {
 		r.Kick()
 	}
 }
@@ -130,7 +135,7 @@ func (r *TriageRelay) drain(ctx context.Context, wait time.Duration, all bool) (
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				r.log.Info("triage publish interrupted by shutdown; changes stay queued", "err", err)
+				r.log.Info("triage publish interrupted (deadline or shutdown); changes stay queued", "err", err)
 				return true
 			}
 			r.failures.Inc()

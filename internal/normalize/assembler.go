@@ -45,6 +45,10 @@ type AuditAssembler struct {
 	handled  map[partKey]int64 // highest offset seen per partition: lower or equal is a replay
 }
 
+// maxEventLines bounds the records of one assembled event (real kernel
+// events have a few dozen at most).
+const maxEventLines = 256
+
 type asmKey struct {
 	topic  string
 	part   int32
@@ -162,6 +166,17 @@ func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uin
 		p.offset = offset
 	}
 	p.ev.records = append(p.ev.records, rec)
+	if len(p.ev.records) >= maxEventLines {
+		// A runaway event (a lost EOE on a busy serial, a hostile
+		// shipper) is handed out as it is rather than grow.
+		delete(a.pending, k)
+		a.handOut(p, topic, part, offset)
+		out = append(out, p.ev)
+	}
+	if len(a.fifo) > 2*len(a.pending)+a.maxPending {
+		// Completed events leave stale keys behind; compact.
+		a.fifo = slices.DeleteFunc(a.fifo, func(k asmKey) bool { _, ok := a.pending[k]; return !ok })
+	}
 	for len(a.pending) > a.maxPending {
 		old := a.popOldest()
 		if old == nil {
@@ -247,7 +262,22 @@ func (a *AuditAssembler) DropPartitions(parts map[string][]int32) {
 		}
 	}
 	a.inflight = slices.DeleteFunc(a.inflight, func(p *pendingAudit) bool {
-		return owned(p.topic, p.part) || (p.byOff >= 0 && owned(p.by.topic, p.by.part))
+		switch {
+		case owned(p.topic, p.part):
+			return true // its lines are re-read by their new owner
+		case p.byOff >= 0 && owned(p.by.topic, p.by.part):
+			// Evicted by a record of a partition we lose, from one we
+			// keep: nobody would re-read it, so it goes back to pending,
+			// due at the next flush.
+			k := asmKey{topic: p.topic, part: p.part, node: p.ev.node, ts: p.ev.tsText, serial: p.ev.serial}
+			if _, dup := a.pending[k]; !dup {
+				p.first, p.by, p.byOff = time.Time{}, partKey{}, 0
+				a.pending[k] = p
+				a.fifo = append(a.fifo, k)
+			}
+			return true
+		}
+		return false
 	})
 }
 

@@ -562,4 +562,27 @@ func TestAuditAssemblerHandOutsStayHeld(t *testing.T) {
 	if _, ok := asm.HeldFrom(bus.TopicAuditd, 0); ok {
 		t.Fatal("still held after the carrying record was acknowledged")
 	}
+	// The carrying partition is taken away before its outputs were
+	// acknowledged: the event goes back to pending (nobody else would
+	// re-read it) and stays held until flushed.
+	asm = NewAuditAssembler(time.Hour, 1)
+	feed(asm, 0, 7, sys("4"))
+	feed(asm, 1, 3, sys("5"))
+	asm.DropPartitions(map[string][]int32{bus.TopicAuditd: {1}})
+	if off, ok := asm.HeldFrom(bus.TopicAuditd, 0); !ok || off != 7 || asm.Len() != 1 {
+		t.Fatalf("evicted event lost with its carrier: held %d (%v), %d pending", off, ok, asm.Len())
+	}
+	if _, ok := asm.HeldFrom(bus.TopicAuditd, 1); ok {
+		t.Fatal("the revoked partition is still held")
+	}
+	// A runaway event is handed out at maxEventLines.
+	asm = NewAuditAssembler(time.Hour, 10)
+	feed(asm, 0, 0, sys("6"))
+	handed := 0
+	for i := 1; i < maxEventLines+5; i++ {
+		handed += feed(asm, 0, int64(i), `node=web1 type=PATH msg=audit(1604994496.155:6): item=0 name="/x" nametype=NORMAL`)
+	}
+	if handed < 1 || asm.Len() > 1 {
+		t.Fatalf("runaway event: %d handed out, %d pending", handed, asm.Len())
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/logster/logster/internal/bus"
@@ -206,6 +207,14 @@ func (s *Service) flush(ctx context.Context, now time.Time, all bool) {
 		}
 		err := s.prod.Produce(ctx, recs...)
 		if err == nil {
+			release()
+			return
+		}
+		if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) {
+			// Retrying cannot help; holding them would pin the partition
+			// forever. Counted and logged, then let go.
+			s.n.fail(nil, &ParseError{Reason: ReasonOversized, Source: SourceAuditd, Err: err})
+			s.log.Error("assembled audit events too large for the broker; dropped", "events", len(recs), "err", err)
 			release()
 			return
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -459,22 +458,99 @@ func (s *sqlStore) PatchAlert(ctx context.Context, scope auth.Scope, id string, 
 
 // DrainTriage implements Store.
 func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(context.Context, *schema.Alert) error) (int, int, error) {
-	var q querier = s.db
-	var tx *sql.Tx
-	if s.d.skipLocked == "" {
-		s.drainMu.Lock()
-		defer s.drainMu.Unlock()
+	var (
+		published int
+		pubErr    error
+		err       error
+	)
+	if s.d.skipLocked != "" {
+		published, pubErr, err = s.drainPerAlert(ctx, max, publish)
 	} else {
-		var err error
-		if tx, err = s.db.BeginTx(ctx, nil); err != nil {
-			return 0, 0, fmt.Errorf("%s: begin: %w", s.d.name, err)
-		}
-		defer tx.Rollback() //nolint:errcheck // no-op after commit
-		q = tx
+		published, pubErr, err = s.drainBatch(ctx, max, publish)
 	}
-	rows, err := q.QueryContext(ctx, "SELECT id, alert_id FROM triage_outbox ORDER BY id LIMIT "+s.d.ph(1)+s.d.skipLocked, max)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
+		return published, 0, err
+	}
+	var pending int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM triage_outbox").Scan(&pending); err != nil {
+		return published, 0, fmt.Errorf("%s: count triage outbox: %w", s.d.name, err)
+	}
+	return published, pending, pubErr
+}
+
+// drainPerAlert drains with row claims (PostgreSQL): one transaction per
+// alert, which claims the alert's entries (FOR UPDATE SKIP LOCKED: another
+// replica takes other entries), locks the alert row so the state read is
+// the committed one and no change commits while it is published, publishes,
+// and deletes the entries. Locks are held for one publish only; entries
+// lock before their alert row, as PatchAlert never waits on an entry, so
+// drainers and analysts cannot deadlock.
+func (s *sqlStore) drainPerAlert(ctx context.Context, max int, publish func(context.Context, *schema.Alert) error) (published int, pubErr, err error) {
+	for taken := 0; taken < max; {
+		n, found, ok, perr, err := s.drainOneAlert(ctx, publish)
+		if err != nil {
+			return published, nil, err
+		}
+		if perr != nil {
+			return published, perr, nil
+		}
+		if !found {
+			break
+		}
+		if ok {
+			published++
+		}
+		taken += n
+	}
+	return published, nil, nil
+}
+
+func (s *sqlStore) drainOneAlert(ctx context.Context, publish func(context.Context, *schema.Alert) error) (entries int, found, published bool, pubErr, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, false, nil, fmt.Errorf("%s: begin: %w", s.d.name, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	var first int64
+	var alertID string
+	err = tx.QueryRowContext(ctx, "SELECT id, alert_id FROM triage_outbox ORDER BY id LIMIT 1"+s.d.skipLocked).Scan(&first, &alertID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, false, nil, nil
+	}
+	if err != nil {
+		return 0, false, false, nil, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
+	}
+	ids, err := s.outboxIDs(ctx, tx, "SELECT id FROM triage_outbox WHERE alert_id = "+s.d.ph(1)+" ORDER BY id"+s.d.skipLocked, alertID)
+	if err != nil {
+		return 0, false, false, nil, err
+	}
+	a, err := s.committedState(ctx, tx, alertID)
+	if err != nil {
+		return 0, false, false, nil, fmt.Errorf("%s: %w", s.d.name, err)
+	}
+	if a != nil {
+		if perr := publish(ctx, a); perr != nil {
+			return 0, true, false, perr, nil
+		}
+	}
+	if err := s.forget(ctx, tx, ids); err != nil {
+		return 0, false, false, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, false, false, nil, fmt.Errorf("%s: commit triage outbox: %w", s.d.name, err)
+	}
+	return len(ids), true, a != nil, nil, nil
+}
+
+// drainBatch drains without row claims (SQLite: one process owns the file;
+// drainMu serializes drains). No transaction is held across a publish: that
+// would hold the database's only write lock for as long as the broker takes.
+func (s *sqlStore) drainBatch(ctx context.Context, max int, publish func(context.Context, *schema.Alert) error) (published int, pubErr, err error) {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
+	rows, err := s.db.QueryContext(ctx, "SELECT id, alert_id FROM triage_outbox ORDER BY id LIMIT "+s.d.ph(1), max)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
 	}
 	var order []string // alert ids, oldest entry first
 	entries := map[string][]int64{}
@@ -483,7 +559,7 @@ func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(contex
 		var alertID string
 		if err := rows.Scan(&id, &alertID); err != nil {
 			rows.Close()
-			return 0, 0, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
+			return 0, nil, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
 		}
 		if _, ok := entries[alertID]; !ok {
 			order = append(order, alertID)
@@ -492,24 +568,13 @@ func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(contex
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, 0, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
+		return 0, nil, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
 	}
-
-	if tx != nil {
-		// Lock each alert row while its state is read and published: a
-		// PatchAlert committing between reading the document and its
-		// history would otherwise publish a mix of old status and new
-		// history. Alerts are locked in id order so two drainers cannot
-		// deadlock (order only matters within one alert).
-		sort.Strings(order)
-	}
-	var done []any
-	published := 0
-	var pubErr error
+	var done []int64
 	for _, id := range order {
-		a, err := s.committedState(ctx, tx, id)
+		a, err := s.committedState(ctx, nil, id)
 		if err != nil {
-			return published, 0, fmt.Errorf("%s: %w", s.d.name, err)
+			return published, nil, fmt.Errorf("%s: %w", s.d.name, err)
 		}
 		if a != nil {
 			if pubErr = publish(ctx, a); pubErr != nil {
@@ -517,29 +582,49 @@ func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(contex
 			}
 			published++
 		}
-		for _, e := range entries[id] {
-			done = append(done, e)
-		}
+		done = append(done, entries[id]...)
 	}
-	if len(done) > 0 {
-		phs := make([]string, len(done))
-		for i := range done {
-			phs[i] = s.d.ph(i + 1)
-		}
-		if _, err := q.ExecContext(ctx, "DELETE FROM triage_outbox WHERE id IN ("+strings.Join(phs, ", ")+")", done...); err != nil {
-			return published, 0, fmt.Errorf("%s: forget published triage changes: %w", s.d.name, err)
-		}
+	if err := s.forget(ctx, s.db, done); err != nil {
+		return published, nil, err
 	}
-	if tx != nil {
-		if err := tx.Commit(); err != nil {
-			return published, 0, fmt.Errorf("%s: commit triage outbox: %w", s.d.name, err)
+	return published, pubErr, nil
+}
+
+// outboxIDs runs a query returning outbox entry ids.
+func (s *sqlStore) outboxIDs(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
 		}
+		ids = append(ids, id)
 	}
-	var pending int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM triage_outbox").Scan(&pending); err != nil {
-		return published, 0, fmt.Errorf("%s: count triage outbox: %w", s.d.name, err)
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
 	}
-	return published, pending, pubErr
+	return ids, nil
+}
+
+// forget deletes published outbox entries.
+func (s *sqlStore) forget(ctx context.Context, q querier, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	phs := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		phs[i], args[i] = s.d.ph(i+1), id
+	}
+	if _, err := q.ExecContext(ctx, "DELETE FROM triage_outbox WHERE id IN ("+strings.Join(phs, ", ")+")", args...); err != nil {
+		return fmt.Errorf("%s: forget published triage changes: %w", s.d.name, err)
+	}
+	return nil
 }
 
 // committedState reads an alert and its history as one committed state.

@@ -67,8 +67,9 @@ type Store interface {
 	// DrainTriage publishes queued triage changes: PatchAlert queues the
 	// alert in the same transaction as the change (a transactional outbox),
 	// so a change can never be stored without being published eventually.
-	// DrainTriage hands the alerts of up to max queued entries (the oldest
-	// entries) to publish, each alert once, with its current state (history
+	// DrainTriage hands the alerts of about max queued entries (the oldest;
+	// a store may take all of one alert's entries together) to publish,
+	// each alert once, with its current state (history
 	// included, read consistently: no change can commit between the two),
 	// and forgets the entries whose publish returned nil; the rest stay
 	// queued for the next call. Order across different alerts is not

