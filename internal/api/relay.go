@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/logster/logster/internal/schema"
 	"github.com/logster/logster/internal/store"
@@ -44,6 +46,7 @@ type TriageRelay struct {
 
 	published prometheus.Counter
 	failures  prometheus.Counter
+	dropped   prometheus.Counter
 	pending   prometheus.Gauge
 
 	kick     chan struct{}
@@ -69,6 +72,9 @@ func NewTriageRelay(st store.Store, pub AlertPublisher, log *slog.Logger, reg pr
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "api_triage_publish_errors_total", Help: "Failed attempts to publish queued triage changes to logster-alerts (they stay queued and are retried).",
 		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "api_triage_publish_dropped_total", Help: "Triage changes that can never be published (too large for the broker) and were dropped from the outbox.",
+		}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "api_triage_outbox_pending", Help: "Triage changes stored but not yet published to logster-alerts.",
 		}),
@@ -79,6 +85,7 @@ func NewTriageRelay(st store.Store, pub AlertPublisher, log *slog.Logger, reg pr
 	if reg != nil {
 		r.published = reuse(reg, r.published, log)
 		r.failures = reuse(reg, r.failures, log)
+		r.dropped = reuse(reg, r.dropped, log)
 		r.pending = reuse(reg, r.pending, log)
 	}
 	return r
@@ -123,14 +130,24 @@ func (r *TriageRelay) drain(ctx context.Context, wait time.Duration, all bool) (
 	publish := func(ctx context.Context, a *schema.Alert) error {
 		pctx, cancel := context.WithTimeout(ctx, wait)
 		defer cancel()
-		return r.pub.PublishAlert(pctx, a)
+		err := r.pub.PublishAlert(pctx, a)
+		if permanentPublishError(err) {
+			// Retrying cannot help, and this entry would block every
+			// later one: counted, logged, and let go. The change itself is
+			// stored; the alerts service misses it until the next one.
+			r.dropped.Inc()
+			r.log.Error("triage change cannot be published to logster-alerts (record too large); dropped from the outbox",
+				"alert_id", a.AlertID, "tenant_id", a.TenantID, "err", err)
+			return nil
+		}
+		return err
 	}
 	for {
 		n, pending, err := r.st.DrainTriage(ctx, relayBatch, publish)
 		r.published.Add(float64(n))
-		if err != nil || pending > 0 {
-			// A failed drain still reports the queue it left (0 only when
-			// the store itself failed before counting).
+		if pending >= 0 {
+			// Failed drains report the queue they left too; -1 means
+			// the store could not count.
 			r.pending.Set(float64(pending))
 		}
 		if err != nil {
@@ -144,7 +161,6 @@ func (r *TriageRelay) drain(ctx context.Context, wait time.Duration, all bool) (
 				"published", n, "err", err)
 			return true
 		}
-		r.pending.Set(float64(pending))
 		r.failing.Store(false)
 		if n == 0 || pending == 0 {
 			return false
@@ -153,6 +169,11 @@ func (r *TriageRelay) drain(ctx context.Context, wait time.Duration, all bool) (
 			return true
 		}
 	}
+}
+
+// permanentPublishError reports errors that no retry can fix.
+func permanentPublishError(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
 }
 
 // Start runs the retry loop.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/logster/logster/internal/auth"
 	"github.com/logster/logster/internal/schema"
@@ -124,3 +125,42 @@ func TestTriageRelayShutdownUnstarted(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A change that can never be published (too large for the broker) is
+// counted and dropped instead of blocking every later one.
+func TestTriageRelayDropsUnpublishable(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory()
+	big, small := alert("acme", "ws1", 1000), alert("acme", "ws2", 1000)
+	for _, a := range []*schema.Alert{big, small} {
+		if _, err := st.IngestAlert(context.Background(), a); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.PatchAlert(context.Background(), auth.Everything, a.AlertID,
+			store.Patch{Status: ptr(schema.StatusAcknowledged)}, "alice", time.Unix(2000, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := &tooLarge{id: big.AlertID}
+	relay := NewTriageRelay(st, pub, nil, nil)
+	relay.Flush(context.Background())
+	if testutil.ToFloat64(relay.dropped) != 1 || len(pub.ok) != 1 || pub.ok[0] != small.AlertID {
+		t.Fatalf("dropped %v, published %v", testutil.ToFloat64(relay.dropped), pub.ok)
+	}
+	if n, pending, err := st.DrainTriage(context.Background(), 10, pub.PublishAlert); n != 0 || pending != 0 || err != nil {
+		t.Fatalf("outbox after drain: %d, %d, %v", n, pending, err)
+	}
+}
+
+type tooLarge struct {
+	id string
+	ok []string
+}
+
+func (p *tooLarge) PublishAlert(_ context.Context, a *schema.Alert) error {
+	if a.AlertID == p.id {
+		return fmt.Errorf("produce: %w", kerr.MessageTooLarge)
+	}
+	p.ok = append(p.ok, a.AlertID)
+	return nil
+}

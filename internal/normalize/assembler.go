@@ -40,7 +40,7 @@ type AuditAssembler struct {
 
 	mu       sync.Mutex
 	pending  map[asmKey]*pendingAudit
-	fifo     []asmKey // insertion order; entries may be stale
+	fifo     []fifoEntry // insertion order; entries whose event left are stale
 	inflight []*pendingAudit
 	handled  map[partKey]int64 // highest offset seen per partition: lower or equal is a replay
 }
@@ -56,6 +56,15 @@ type asmKey struct {
 	ts     string
 	serial uint64
 }
+
+// fifoEntry names a pending event in insertion order; it is stale once
+// pending[k] is no longer p (the event left, or a later one reuses k).
+type fifoEntry struct {
+	k asmKey
+	p *pendingAudit
+}
+
+func (a *AuditAssembler) live(e fifoEntry) bool { return a.pending[e.k] == e.p }
 
 type partKey struct {
 	topic string
@@ -160,7 +169,7 @@ func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uin
 		p = &pendingAudit{ev: &auditEvent{src: src, node: node, tenant: tenant, tsText: tsText, serial: serial, assembled: true},
 			topic: topic, part: part, first: now, offset: offset}
 		a.pending[k] = p
-		a.fifo = append(a.fifo, k)
+		a.fifo = append(a.fifo, fifoEntry{k, p})
 	}
 	if offset >= 0 && (p.offset < 0 || offset < p.offset) {
 		p.offset = offset
@@ -175,7 +184,7 @@ func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uin
 	}
 	if len(a.fifo) > 2*len(a.pending)+a.maxPending {
 		// Completed events leave stale keys behind; compact.
-		a.fifo = slices.DeleteFunc(a.fifo, func(k asmKey) bool { _, ok := a.pending[k]; return !ok })
+		a.fifo = slices.DeleteFunc(a.fifo, func(e fifoEntry) bool { return !a.live(e) })
 	}
 	for len(a.pending) > a.maxPending {
 		old := a.popOldest()
@@ -193,11 +202,11 @@ func (a *AuditAssembler) add(src Source, node, tenant, tsText string, serial uin
 // popOldest removes and returns the oldest pending event.
 func (a *AuditAssembler) popOldest() *pendingAudit {
 	for len(a.fifo) > 0 {
-		k := a.fifo[0]
+		e := a.fifo[0]
 		a.fifo = a.fifo[1:]
-		if p, ok := a.pending[k]; ok {
-			delete(a.pending, k)
-			return p
+		if a.live(e) {
+			delete(a.pending, e.k)
+			return e.p
 		}
 	}
 	return nil
@@ -268,12 +277,20 @@ func (a *AuditAssembler) DropPartitions(parts map[string][]int32) {
 		case p.byOff >= 0 && owned(p.by.topic, p.by.part):
 			// Evicted by a record of a partition we lose, from one we
 			// keep: nobody would re-read it, so it goes back to pending,
-			// due at the next flush.
+			// due at once (flushed within one window: the FIFO is in
+			// arrival order).
+			// When more of its lines arrived meanwhile they started a
+			// new pending event under the same key: merge, earlier lines
+			// first.
 			k := asmKey{topic: p.topic, part: p.part, node: p.ev.node, ts: p.ev.tsText, serial: p.ev.serial}
-			if _, dup := a.pending[k]; !dup {
-				p.first, p.by, p.byOff = time.Time{}, partKey{}, 0
+			p.first, p.by, p.byOff = time.Time{}, partKey{}, 0
+			if cur, dup := a.pending[k]; dup {
+				cur.ev.records = append(p.ev.records, cur.ev.records...)
+				cur.offset = min(cur.offset, p.offset)
+				cur.first = time.Time{}
+			} else {
 				a.pending[k] = p
-				a.fifo = append(a.fifo, k)
+				a.fifo = append(a.fifo, fifoEntry{k, p})
 			}
 			return true
 		}
@@ -288,19 +305,18 @@ func (a *AuditAssembler) take(now time.Time, all bool) []*pendingAudit {
 	defer a.mu.Unlock()
 	var out []*pendingAudit
 	for len(a.fifo) > 0 {
-		k := a.fifo[0]
-		p, ok := a.pending[k]
-		if !ok {
+		e := a.fifo[0]
+		if !a.live(e) {
 			a.fifo = a.fifo[1:]
 			continue
 		}
-		if !all && now.Sub(p.first) < a.window {
+		if !all && now.Sub(e.p.first) < a.window {
 			break
 		}
 		a.fifo = a.fifo[1:]
-		delete(a.pending, k)
-		a.handOut(p, "", 0, -1)
-		out = append(out, p)
+		delete(a.pending, e.k)
+		a.handOut(e.p, "", 0, -1)
+		out = append(out, e.p)
 	}
 	if len(a.fifo) == 0 && cap(a.fifo) > 4*a.maxPending {
 		a.fifo = nil // let a burst's backing array go

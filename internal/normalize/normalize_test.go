@@ -575,6 +575,21 @@ func TestAuditAssemblerHandOutsStayHeld(t *testing.T) {
 	if _, ok := asm.HeldFrom(bus.TopicAuditd, 1); ok {
 		t.Fatal("the revoked partition is still held")
 	}
+	// The same, when more of the evicted event's lines arrived meanwhile:
+	// they merge, earlier lines first, and the early offset stays held.
+	asm = NewAuditAssembler(time.Hour, 1)
+	feed(asm, 0, 7, sys("8"))
+	feed(asm, 1, 3, sys("9")) // evicts serial 8, carried by partition 1
+	feed(asm, 0, 8, `node=web1 type=PATH msg=audit(1604994496.155:8): item=0 name="/usr/sbin/arp" nametype=NORMAL`)
+	asm.DropPartitions(map[string][]int32{bus.TopicAuditd: {1}})
+	if off, ok := asm.HeldFrom(bus.TopicAuditd, 0); !ok || off != 7 {
+		t.Fatalf("merged event held from %d (%v), want 7", off, ok)
+	}
+	for k, p := range asm.pending {
+		if k.serial == 8 && (len(p.ev.records) != 2 || p.ev.records[0].typ != "SYSCALL") {
+			t.Fatalf("merged event records: %+v", p.ev.records)
+		}
+	}
 	// A runaway event is handed out at maxEventLines.
 	asm = NewAuditAssembler(time.Hour, 10)
 	feed(asm, 0, 0, sys("6"))

@@ -167,7 +167,7 @@ func (m *Memory) DrainTriage(ctx context.Context, max int, publish func(context.
 	m.mu.Lock()
 	if err := m.check(ctx); err != nil {
 		m.mu.Unlock()
-		return 0, 0, err
+		return 0, -1, err
 	}
 	type claim struct {
 		seqs []uint64

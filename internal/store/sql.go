@@ -469,14 +469,22 @@ func (s *sqlStore) DrainTriage(ctx context.Context, max int, publish func(contex
 		published, pubErr, err = s.drainBatch(ctx, max, publish)
 	}
 	if err != nil {
-		return published, 0, err
+		return published, -1, err
 	}
+	// Counted even when ctx ended (a request's deadline, shutdown): the
+	// size of a stuck queue is what operators need to see.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
 	var pending int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM triage_outbox").Scan(&pending); err != nil {
-		return published, 0, fmt.Errorf("%s: count triage outbox: %w", s.d.name, err)
+	if err := s.db.QueryRowContext(cctx, "SELECT COUNT(*) FROM triage_outbox").Scan(&pending); err != nil {
+		return published, -1, fmt.Errorf("%s: count triage outbox: %w", s.d.name, err)
 	}
 	return published, pending, pubErr
 }
+
+// maxOutboxPerAlert bounds the entries one drain step claims (and deletes
+// in one statement) for an alert; the rest are taken by the next step.
+const maxOutboxPerAlert = 1000
 
 // drainPerAlert drains with row claims (PostgreSQL): one transaction per
 // alert, which claims the alert's entries (FOR UPDATE SKIP LOCKED: another
@@ -520,7 +528,7 @@ func (s *sqlStore) drainOneAlert(ctx context.Context, publish func(context.Conte
 	if err != nil {
 		return 0, false, false, nil, fmt.Errorf("%s: read triage outbox: %w", s.d.name, err)
 	}
-	ids, err := s.outboxIDs(ctx, tx, "SELECT id FROM triage_outbox WHERE alert_id = "+s.d.ph(1)+" ORDER BY id"+s.d.skipLocked, alertID)
+	ids, err := s.outboxIDs(ctx, tx, "SELECT id FROM triage_outbox WHERE alert_id = "+s.d.ph(1)+" ORDER BY id LIMIT "+strconv.Itoa(maxOutboxPerAlert)+s.d.skipLocked, alertID)
 	if err != nil {
 		return 0, false, false, nil, err
 	}

@@ -74,7 +74,8 @@ type Store interface {
 	// and forgets the entries whose publish returned nil; the rest stay
 	// queued for the next call. Order across different alerts is not
 	// guaranteed. It returns how many were published and how many entries
-	// remain queued (the whole outbox, shared by replicas). Replicas
+	// remain queued (the whole outbox, shared by replicas; -1 when the
+	// store could not tell). Replicas
 	// sharing a database never hand the same entry to two callers at once.
 	DrainTriage(ctx context.Context, max int, publish func(context.Context, *schema.Alert) error) (published, pending int, err error)
 	// CountAlerts counts the alerts in scope.
