@@ -2,9 +2,7 @@ package alerting_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,46 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/logster/logster/internal/alerting"
 	"github.com/logster/logster/internal/attack"
-	"github.com/logster/logster/internal/config"
-	"github.com/logster/logster/internal/ingest"
-	"github.com/logster/logster/internal/normalize"
+	"github.com/logster/logster/internal/ingest/ingesttest"
 	"github.com/logster/logster/internal/schema"
 )
 
 var lateralDir = filepath.Join("..", "..", "..", "shared", "datasets", "otrf-security-datasets", "windows", "lateral_movement")
 
-func normalizeRecording(t *testing.T, path string) map[string][]*schema.NormalizedEvent {
-	t.Helper()
-	n, err := normalize.New(config.Default().Normalizer, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := ingest.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	byHost := map[string][]*schema.NormalizedEvent{}
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		n.Normalize(normalize.Input{Value: rec.Data, Scope: path}, func(ev *schema.NormalizedEvent, _ *normalize.ParseError) {
-			if ev != nil {
-				byHost[ev.EndpointID] = append(byHost[ev.EndpointID], ev)
-			}
-		})
-	}
-	return byHost
-}
+var normalizeRecording = ingesttest.NormalizeRecording
 
 // Each recording's attacker hop(s), from the recordings' metadata.
 var recordedHops = map[string][]string{

@@ -1,12 +1,10 @@
 package alerting
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/logster/logster/internal/schema"
+	"github.com/logster/logster/internal/telemetry"
 )
 
 // Inference outcomes (label of alerts_inference_results_total).
@@ -70,14 +68,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.created, m.dedup, m.lateral, m.updated, m.results, m.triage, m.stateReset} {
-		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				return nil, fmt.Errorf("register alerts metrics: %w (one engine per registerer)", err)
-			}
-			return nil, fmt.Errorf("register alerts metrics: %w", err)
-		}
+	if err := telemetry.RegisterAll(reg, "alerts engine", m.created, m.dedup, m.lateral, m.updated, m.results, m.triage, m.stateReset); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

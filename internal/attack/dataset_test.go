@@ -1,20 +1,14 @@
 package attack_test
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/logster/logster/internal/attack"
-	"github.com/logster/logster/internal/config"
-	"github.com/logster/logster/internal/ingest"
-	"github.com/logster/logster/internal/normalize"
+	"github.com/logster/logster/internal/ingest/ingesttest"
 	"github.com/logster/logster/internal/schema"
 )
 
@@ -22,36 +16,7 @@ import (
 // fresh clone does not have them; the test skips then.
 var lateralDir = filepath.Join("..", "..", "..", "shared", "datasets", "otrf-security-datasets", "windows", "lateral_movement")
 
-// normalizeRecording reads one recording through the real normalizer and
-// groups its events by endpoint.
-func normalizeRecording(t *testing.T, path string) map[string][]*schema.NormalizedEvent {
-	t.Helper()
-	n, err := normalize.New(config.Default().Normalizer, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := ingest.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	byHost := map[string][]*schema.NormalizedEvent{}
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		n.Normalize(normalize.Input{Value: rec.Data, Scope: path}, func(ev *schema.NormalizedEvent, _ *normalize.ParseError) {
-			if ev != nil {
-				byHost[ev.EndpointID] = append(byHost[ev.EndpointID], ev)
-			}
-		})
-	}
-	return byHost
-}
+var normalizeRecording = ingesttest.NormalizeRecording
 
 // expectation: on host, these techniques and (optionally) a strong link of
 // kind/direction with the given peer (IP or stated host name).

@@ -294,6 +294,23 @@ func (x *extractor) peersFor(logonID, account string, fallback map[netip.Addr]bo
 	return out
 }
 
+// logonIDOf is the subject's logon session, "" when unknown.
+func logonIDOf(u *schema.User) string {
+	if u == nil {
+		return ""
+	}
+	return u.LogonID
+}
+
+// fromPeers adds link l once per session, from that session's peer and
+// account.
+func (x *extractor) fromPeers(ev *event, sessions []session, l schema.EvidenceLink) {
+	for _, s := range sessions {
+		l.PeerIP, l.PeerHost, l.Account = s.peer.String(), s.host, s.account
+		x.add(ev, l)
+	}
+}
+
 func firstTechnique(hits []Hit, prefer ...string) string {
 	for _, p := range prefer {
 		for _, h := range hits {
@@ -399,36 +416,24 @@ func (x *extractor) linksOf(ev *event, hits []Hit) {
 		if acct == "" && d.Service != nil {
 			acct = canonAccount(d.Service.Account, "")
 		}
-		logonID := ""
-		if d.User != nil {
-			logonID = d.User.LogonID
-		}
+		logonID := logonIDOf(d.User)
 		detail := ""
 		if d.Service != nil {
 			detail = d.Service.Name
 		}
-		for _, s := range x.peersFor(logonID, acct, nil) {
-			x.add(ev, schema.EvidenceLink{Kind: schema.LinkRemoteService, Direction: DirInbound, PeerIP: s.peer.String(),
-				PeerHost: s.host, Account: s.account, Technique: "T1569.002", Detail: detail})
-		}
+		x.fromPeers(ev, x.peersFor(logonID, acct, nil), schema.EvidenceLink{Kind: schema.LinkRemoteService, Direction: DirInbound, Technique: "T1569.002", Detail: detail})
 
 	case schema.EventTaskCreate:
 		if !ruleFired(ev, "scheduled-task-created") {
 			return
 		}
 		acct := accountOfUser(d.User)
-		logonID := ""
-		if d.User != nil {
-			logonID = d.User.LogonID
-		}
+		logonID := logonIDOf(d.User)
 		detail := ""
 		if d.Task != nil {
 			detail = d.Task.Name
 		}
-		for _, s := range x.peersFor(logonID, acct, nil) {
-			x.add(ev, schema.EvidenceLink{Kind: schema.LinkRemoteTask, Direction: DirInbound, PeerIP: s.peer.String(),
-				PeerHost: s.host, Account: s.account, Technique: "T1053.005", Detail: detail})
-		}
+		x.fromPeers(ev, x.peersFor(logonID, acct, nil), schema.EvidenceLink{Kind: schema.LinkRemoteTask, Direction: DirInbound, Technique: "T1053.005", Detail: detail})
 
 	case schema.EventShareAccess:
 		if !ruleFired(ev, "admin-share-access", "ipc-svcctl", "ipc-atsvc", "admin-share-tool-write") {
@@ -452,14 +457,8 @@ func (x *extractor) linksOf(ev *event, hits []Hit) {
 				Port: 445, Technique: tech, Detail: detail})
 			return
 		}
-		logonID := ""
-		if d.User != nil {
-			logonID = d.User.LogonID
-		}
-		for _, s := range x.peersFor(logonID, acct, nil) {
-			x.add(ev, schema.EvidenceLink{Kind: schema.LinkAdminShare, Direction: DirInbound, PeerIP: s.peer.String(),
-				PeerHost: s.host, Account: s.account, Port: 445, Technique: tech, Detail: detail})
-		}
+		logonID := logonIDOf(d.User)
+		x.fromPeers(ev, x.peersFor(logonID, acct, nil), schema.EvidenceLink{Kind: schema.LinkAdminShare, Direction: DirInbound, Port: 445, Technique: tech, Detail: detail})
 
 	case schema.EventWMIActivity:
 		if d.WMI == nil {
@@ -487,9 +486,7 @@ func (x *extractor) linksOf(ev *event, hits []Hit) {
 		// came from exactly one peer (an admin with sessions from several
 		// hosts, an RDP jump host among them, proves nothing).
 		if peers := x.peersFor("", acct, nil); len(peers) == 1 {
-			s := peers[0]
-			x.add(ev, schema.EvidenceLink{Kind: schema.LinkRemoteWMI, Direction: DirInbound, PeerIP: s.peer.String(),
-				PeerHost: s.host, Account: s.account, Technique: "T1546.003", Detail: strings.TrimSpace(detail)})
+			x.fromPeers(ev, peers, schema.EvidenceLink{Kind: schema.LinkRemoteWMI, Direction: DirInbound, Technique: "T1546.003", Detail: strings.TrimSpace(detail)})
 		}
 
 	case schema.EventProcessCreate:
@@ -516,21 +513,12 @@ func (x *extractor) processLinks(ev *event) {
 		// called by that user — remotely when the user has a network logon
 		// here, or when WMI was reached over DCOM (135) or WinRM (5985/5986).
 		fallback := union(union(x.inboundPeers[135], x.inboundPeers[5985]), x.inboundPeers[5986])
-		for _, s := range x.peersFor(logonID, acct, fallback) {
-			x.add(ev, schema.EvidenceLink{Kind: schema.LinkRemoteWMI, Direction: DirInbound, PeerIP: s.peer.String(),
-				PeerHost: s.host, Account: s.account, Technique: "T1047", Detail: detail})
-		}
+		x.fromPeers(ev, x.peersFor(logonID, acct, fallback), schema.EvidenceLink{Kind: schema.LinkRemoteWMI, Direction: DirInbound, Technique: "T1047", Detail: detail})
 	case image(p) == "wsmprovhost.exe":
 		fallback := union(x.inboundPeers[5985], x.inboundPeers[5986])
-		for _, s := range x.peersFor(logonID, acct, fallback) {
-			x.add(ev, schema.EvidenceLink{Kind: schema.LinkWinRM, Direction: DirInbound, PeerIP: s.peer.String(),
-				PeerHost: s.host, Account: s.account, Port: 5985, Technique: "T1021.006", Detail: detail})
-		}
+		x.fromPeers(ev, x.peersFor(logonID, acct, fallback), schema.EvidenceLink{Kind: schema.LinkWinRM, Direction: DirInbound, Port: 5985, Technique: "T1021.006", Detail: detail})
 	case ruleFired(ev, "dcom-application-launch", "mmc-child-shell"):
-		for _, s := range x.peersFor(logonID, acct, x.inboundPeers[135]) {
-			x.add(ev, schema.EvidenceLink{Kind: schema.LinkDCOM, Direction: DirInbound, PeerIP: s.peer.String(),
-				PeerHost: s.host, Account: s.account, Port: 135, Technique: "T1021.003", Detail: detail})
-		}
+		x.fromPeers(ev, x.peersFor(logonID, acct, x.inboundPeers[135]), schema.EvidenceLink{Kind: schema.LinkDCOM, Direction: DirInbound, Port: 135, Technique: "T1021.003", Detail: detail})
 	}
 	x.outboundCommandLinks(ev, acct)
 }

@@ -188,7 +188,7 @@ func NewConsumer(cc ConsumerConfig, h Handler, log *slog.Logger, reg prometheus.
 		endToEnd:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "record_latency_seconds", Help: "Time from the record's Kafka timestamp to the commit of its outputs.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
 		commitErr: prometheus.NewCounter(prometheus.CounterOpts{Name: "kafka_commit_errors_total", Help: "Offset commits that failed (records will be redelivered)."}),
 	}
-	if err := registerAll(creg, c.m.consumed, c.m.poison, c.m.dead, c.m.retries, c.m.lag, c.m.procTime, c.m.endToEnd, c.m.commitErr); err != nil {
+	if err := telemetry.RegisterAll(creg, "kafka consumer", c.m.consumed, c.m.poison, c.m.dead, c.m.retries, c.m.lag, c.m.procTime, c.m.endToEnd, c.m.commitErr); err != nil {
 		return nil, err
 	}
 	if c.prod == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/logster/logster/internal/config"
+	"github.com/logster/logster/internal/telemetry"
 )
 
 // Producer publishes records with idempotence and acks from all in-sync
@@ -68,7 +69,7 @@ func NewProducer(k config.Kafka, name string, log *slog.Logger, reg prometheus.R
 		}, []string{"topic"}),
 	}
 	preg := prometheus.WrapRegistererWith(prometheus.Labels{"producer": name}, reg)
-	if err := registerAll(preg, p.produced, p.failed); err != nil {
+	if err := telemetry.RegisterAll(preg, "kafka producer", p.produced, p.failed); err != nil {
 		cl.Close()
 		return nil, err
 	}
@@ -129,14 +130,4 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 		p.cl.Close()
 	})
 	return err
-}
-
-// registerAll registers collectors and reports the first conflict.
-func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return fmt.Errorf("register metrics: %w", err)
-		}
-	}
-	return nil
 }

@@ -172,25 +172,7 @@ func (g *Graph) features(n *Node, m *masker, x []float32, toks []string) []strin
 		}
 	}
 	for f := range numFamilies {
-		toks = toks[:0]
-		for _, s := range n.text[f] {
-			switch f {
-			case famImage, famPath:
-				toks = m.pathTokens(s, toks)
-			case famCmd:
-				toks = m.cmdTokens(s, toks)
-			case famScript:
-				toks = m.scriptTokens(s, toks)
-			default:
-				toks = append(toks, m.mask(strings.ToLower(s)))
-			}
-		}
-		for _, t := range n.tokens[f] {
-			if f == famOp {
-				t = maskAttr(m, t)
-			}
-			toks = append(toks, t)
-		}
+		toks = appendFamilyTokens(toks[:0], n, m, f)
 		hashInto(x[familyOffset[f]:familyOffset[f]+familySize[f]], familyNames[f], toks)
 	}
 	return toks
@@ -322,4 +304,28 @@ func dnsTokens(q string) []string {
 		out = append(out, "label:digits")
 	}
 	return out
+}
+
+// appendFamilyTokens appends the masked tokens of token family f of node n
+// (what that family's hashed block is built from).
+func appendFamilyTokens(toks []string, n *Node, m *masker, f int) []string {
+	for _, s := range n.text[f] {
+		switch f {
+		case famImage, famPath:
+			toks = m.pathTokens(s, toks)
+		case famCmd:
+			toks = m.cmdTokens(s, toks)
+		case famScript:
+			toks = m.scriptTokens(s, toks)
+		default:
+			toks = append(toks, m.mask(strings.ToLower(s)))
+		}
+	}
+	for _, t := range n.tokens[f] {
+		if f == famOp {
+			t = maskAttr(m, t)
+		}
+		toks = append(toks, t)
+	}
+	return toks
 }

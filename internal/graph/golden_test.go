@@ -101,28 +101,7 @@ func dump(g *Graph) string {
 var flagNames = []string{"started", "terminated", "parent_seen", "system_account", "user_account", "image", "written",
 	"deleted", "registry", "pipe", "unsigned", "read", "inbound", "outbound", "dns", "remote", "elevated"}
 
-func familyTokens(n *Node, m *masker, f int) []string {
-	var toks []string
-	for _, s := range n.text[f] {
-		switch f {
-		case famImage, famPath:
-			toks = m.pathTokens(s, toks)
-		case famCmd:
-			toks = m.cmdTokens(s, toks)
-		case famScript:
-			toks = m.scriptTokens(s, toks)
-		default:
-			toks = append(toks, m.mask(strings.ToLower(s)))
-		}
-	}
-	for _, t := range n.tokens[f] {
-		if f == famOp {
-			t = maskAttr(m, t)
-		}
-		toks = append(toks, t)
-	}
-	return toks
-}
+func familyTokens(n *Node, m *masker, f int) []string { return appendFamilyTokens(nil, n, m, f) }
 
 func featureDigest(g *Graph) string {
 	in := g.Input()

@@ -1,11 +1,10 @@
 package inference
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/logster/logster/internal/schema"
+	"github.com/logster/logster/internal/telemetry"
 	"github.com/logster/logster/internal/window"
 )
 
@@ -73,10 +72,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Window store operations that failed (retried).",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.runs, m.active, m.timeMs, m.nodes, m.events, m.dropped, m.evicted, m.backlog, m.pubRetries, m.storeErrs} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register inference metrics: %w", err)
-		}
+	if err := telemetry.RegisterAll(reg, "inference", m.runs, m.active, m.timeMs, m.nodes, m.events, m.dropped, m.evicted, m.backlog, m.pubRetries, m.storeErrs); err != nil {
+		return nil, err
 	}
 	for o := window.Added; o <= window.Invalid; o++ {
 		m.outcome[o] = m.events.WithLabelValues(o.String())

@@ -1,10 +1,9 @@
 package normalize
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/logster/logster/internal/telemetry"
 )
 
 // metrics are the SPEC §4 counters. Label values come from fixed sets
@@ -35,14 +34,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"source", "reason"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.rawVec, m.normVec, m.errVec} {
-			if err := reg.Register(c); err != nil {
-				var are prometheus.AlreadyRegisteredError
-				if errors.As(err, &are) {
-					return nil, fmt.Errorf("register normalizer metrics: %w (one Normalizer per registry)", err)
-				}
-				return nil, fmt.Errorf("register normalizer metrics: %w", err)
-			}
+		if err := telemetry.RegisterAll(reg, "normalizer", m.rawVec, m.normVec, m.errVec); err != nil {
+			return nil, err
 		}
 	}
 	all := append([]Source{SourceUnknown}, Sources...)

@@ -23,6 +23,22 @@ const (
 	PortAlerts     = 9103
 )
 
+// RegisterAll registers a component's collectors and reports the first
+// failure, naming the component; a collector registered twice (two
+// instances of one component on one registry) says so.
+func RegisterAll(reg prometheus.Registerer, component string, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				return fmt.Errorf("register %s metrics: %w (one %s per registry)", component, err, component)
+			}
+			return fmt.Errorf("register %s metrics: %w", component, err)
+		}
+	}
+	return nil
+}
+
 // NewRegistry returns a fresh registry with the Go runtime and process
 // collectors. One registry per process; each service registers through
 // ServiceRegisterer so metrics of several services can share it.

@@ -153,3 +153,15 @@ func TestTracingOffByDefaultAndFlushes(t *testing.T) {
 	_ = otlp.Shutdown(ctx) // nothing listens there; only the goroutines matter
 
 }
+
+func TestRegisterAllNamesTheComponent(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x_total", Help: "x"})
+	if err := RegisterAll(reg, "widget", c); err != nil {
+		t.Fatal(err)
+	}
+	err := RegisterAll(reg, "widget", prometheus.NewCounter(prometheus.CounterOpts{Name: "x_total", Help: "x"}))
+	if err == nil || !strings.Contains(err.Error(), "register widget metrics") || !strings.Contains(err.Error(), "one widget per registry") {
+		t.Fatalf("second registration: %v", err)
+	}
+}
